@@ -1,0 +1,5 @@
+import sys
+
+from guardsh.cli import main
+
+sys.exit(main())

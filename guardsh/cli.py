@@ -1,0 +1,72 @@
+"""Entry point: guardsh as a shell (bash's argv), or one of its subcommands.
+
+``guardsh -c CMD`` and every other bash argv runs the drop-in shell.  Invoked under its own
+name, guardsh also takes subcommands: ``check``, ``rules``, ``version``.  Invoked through a
+link named ``bash`` or ``sh`` it is only a shell (``bash check`` runs a script named check).
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+SUBCOMMANDS = ("check", "rules", "version", "help")
+EXIT_INTERNAL = 125
+
+
+def is_own_name(argv0: str) -> bool:
+    name = os.path.basename(argv0).lstrip("-")
+    return name.startswith("guardsh") or name == "__main__.py"
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv0 = sys.argv[0] if argv is None else "guardsh"
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if is_own_name(argv0) and args and args[0] in SUBCOMMANDS:
+            return run_subcommand(args[0], args[1:])
+        if is_own_name(argv0) and args in (["--help"], ["-h"]):
+            return run_subcommand("help", [])
+        from guardsh.shell import run_shell
+
+        return run_shell(argv0, args)
+    except KeyboardInterrupt:
+        return 130
+    except SystemExit:
+        raise
+    except BaseException as e:  # fail closed: a crash runs nothing
+        import traceback
+
+        sys.stderr.write(
+            f"guardsh: internal error ({type(e).__name__}: {e}); nothing was run.\n"
+            "guardsh: please report this with the command that caused it.\n"
+        )
+        if os.environ.get("GUARDSH_DEBUG"):
+            traceback.print_exc()
+        return EXIT_INTERNAL
+
+
+USAGE = """\
+usage: guardsh [bash options] -c COMMAND [NAME [ARGS...]]   run COMMAND if it is safe
+       guardsh [bash options] SCRIPT [ARGS...]              run a script if it is safe
+       guardsh check [--json] [--cwd DIR] -- COMMAND          classify without running
+       guardsh rules list | test [DIR...]                   show or check the rules
+       guardsh version
+"""
+
+
+def run_subcommand(name: str, args: list[str]) -> int:
+    if name == "check":
+        from guardsh.check import main as check_main
+
+        return check_main(args)
+    if name == "rules":
+        from guardsh.rulescmd import main as rules_main
+
+        return rules_main(args)
+    if name == "version":
+        from guardsh import __version__
+
+        sys.stdout.write(f"guardsh {__version__}\n")
+        return 0
+    sys.stdout.write(USAGE)
+    return 0

@@ -1,0 +1,155 @@
+"""Configuration: the policy (risk -> decision), the real bash, workspace and path settings.
+
+Read from ``/etc/guardsh/config.yaml`` then ``~/.config/guardsh/config.yaml`` (the user file
+overrides the system one unless the system file says ``locked: true``).  With no config file
+nothing is parsed: the defaults below apply.  A parsed config is cached like the rules.
+"""
+from __future__ import annotations
+
+import marshal
+import os
+
+from guardsh.model import Decision, Risk
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+KEYS = ("profile", "decisions", "bash", "workspace_roots", "regenerable", "protected_paths",
+        "trusted_sources", "disabled_rules", "locked")
+PROFILES = ("default", "strict")
+DEFAULT_DECISIONS = {"read-only": "allow", "reversible": "allow", "destructive": "ask", "catastrophic": "deny"}
+DEFAULT_REGENERABLE = (
+    "node_modules", "dist", "build", "target", "__pycache__", ".venv", "venv", ".cache",
+    ".pytest_cache", ".mypy_cache", ".ruff_cache", ".tox", ".nox", "coverage", "htmlcov",
+    ".next", ".nuxt", ".parcel-cache", ".turbo", ".gradle", ".eggs", "*.egg-info", ".sass-cache",
+    ".terraform", "*.pyc", "*.pyo", "*.o", "*.class", ".coverage", "out",
+)
+
+
+class ConfigError(Exception):
+    """The config file is invalid; the message names the file and key."""
+
+
+class Config:
+    __slots__ = ("profile", "decisions", "bash", "workspace_roots", "regenerable", "protected_paths",
+                 "trusted_sources", "disabled_rules", "files")
+
+    def __init__(self, data: dict[str, Any] | None = None, files: tuple[str, ...] = ()) -> None:
+        data = data or {}
+        self.files = files
+        self.profile: str = data.get("profile", "default")
+        decisions = dict(DEFAULT_DECISIONS)
+        decisions.update(data.get("decisions", {}))
+        self.decisions = tuple(Decision.parse(decisions[r]) for r in Risk.LABELS)
+        self.bash: str | None = data.get("bash")
+        self.workspace_roots: tuple[str, ...] = tuple(data.get("workspace_roots", ()))
+        self.regenerable = frozenset(DEFAULT_REGENERABLE) | frozenset(data.get("regenerable", ()))
+        self.protected_paths: tuple[str, ...] = tuple(data.get("protected_paths", ()))
+        self.trusted_sources: tuple[str, ...] = tuple(data.get("trusted_sources", ()))
+        self.disabled_rules = frozenset(data.get("disabled_rules", ()))
+
+    @property
+    def strict(self) -> bool:
+        return self.profile == "strict"
+
+    def decide(self, risk: Risk, opaque: bool = False, unknown: bool = False) -> Decision:
+        """Risk -> decision.  What cannot be analysed, and unknown programs under the strict
+        profile, are at least ``ask`` whatever the table says."""
+        decision = self.decisions[risk]
+        if opaque or (unknown and self.strict):
+            decision = max(decision, Decision.ASK)
+        return Decision(decision)
+
+
+def config_files(home: str | None = None) -> list[str]:
+    home = home or os.path.expanduser("~")
+    return ["/etc/guardsh/config.yaml", os.path.join(home, ".config", "guardsh", "config.yaml")]
+
+
+def validate(path: str, doc: Any) -> dict[str, Any]:
+    if doc is None:
+        return {}
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{path}: the config must be a mapping of settings")
+    for key, value in doc.items():
+        line = getattr(value, "line", 0) or getattr(doc, "line", 0)
+        where = f"{path}:{line}" if line else path
+        if key not in KEYS:
+            raise ConfigError(f"{where}: unknown key {key!r} (known: {', '.join(KEYS)})")
+        if key == "profile" and value not in PROFILES:
+            raise ConfigError(f"{where}: key 'profile' must be one of {', '.join(PROFILES)}")
+        if key == "decisions":
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where}: key 'decisions' must map risks to allow/ask/deny")
+            for risk, decision in value.items():
+                if risk not in Risk.LABELS:
+                    raise ConfigError(f"{where}: decisions: unknown risk {risk!r} (use {', '.join(Risk.LABELS)})")
+                if decision not in Decision.LABELS:
+                    raise ConfigError(f"{where}: decisions.{risk}: {decision!r} is not allow, ask or deny")
+        if key == "bash" and not (isinstance(value, str) and value.startswith("/")):
+            raise ConfigError(f"{where}: key 'bash' must be an absolute path to the real bash")
+        if key in ("workspace_roots", "regenerable", "protected_paths", "trusted_sources", "disabled_rules"):
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{where}: key {key!r} must be a list of strings")
+        if key == "locked" and not isinstance(value, bool):
+            raise ConfigError(f"{where}: key 'locked' must be true or false")
+    return {str(k): _plain(v) for k, v in doc.items()}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, str):
+        return str(value)
+    return value
+
+
+def load_config(files: list[str] | None = None, home: str | None = None) -> Config:
+    files = files if files is not None else config_files(home)
+    present = [f for f in files if os.path.exists(f)]
+    if not present:
+        return Config()
+    sig = []
+    for f in present:
+        st = os.stat(f)
+        sig.append((f, st.st_size, st.st_mtime_ns))
+    cache = _cache_path()
+    try:
+        with open(cache, "rb") as fh:
+            cached = marshal.load(fh)
+        if isinstance(cached, dict) and cached.get("sig") == sig:
+            return Config(cached["data"], tuple(present))
+    except (OSError, EOFError, ValueError, TypeError):
+        pass
+    from guardsh.rules import RuleError, read_yaml
+
+    merged: dict[str, Any] = {}
+    for f in present:
+        try:
+            doc = validate(f, read_yaml(f))
+        except RuleError as e:
+            raise ConfigError("\n".join(e.problems)) from None
+        if merged.get("locked"):
+            break
+        merged.update(doc)
+    try:
+        config = Config(merged, tuple(present))
+    except ValueError as e:
+        raise ConfigError(f"{present[-1]}: {e}") from None
+    try:
+        os.makedirs(os.path.dirname(cache), mode=0o700, exist_ok=True)
+        tmp = f"{cache}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as fh:
+            marshal.dump({"sig": sig, "data": merged}, fh)
+        os.replace(tmp, cache)
+    except (OSError, ValueError):
+        pass
+    return config
+
+
+def _cache_path() -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "guardsh", "config.marshal")

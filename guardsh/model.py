@@ -1,0 +1,208 @@
+"""The values that flow through the pipeline: words, commands, matches, verdicts.
+
+Risk and Decision are ordered ints, so ``max()`` is the policy: the strictest wins.
+These are plain slotted classes rather than dataclasses and enums on purpose: guardsh runs
+before every command an agent issues, and importing ``dataclasses`` and ``enum`` costs more
+than the whole classification (see benchmarks/README.md).  Treat every instance as frozen.
+"""
+from __future__ import annotations
+
+
+class _Level(int):
+    """An ordered level with a label; subclasses fill LABELS."""
+
+    __slots__ = ()
+    LABELS: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return self.LABELS[self]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}.{self.label.upper().replace('-', '_')}"
+
+    __str__ = __repr__
+
+    @classmethod
+    def parse(cls, text: object) -> _Level:
+        if isinstance(text, str) and text in cls.LABELS:
+            return cls(cls.LABELS.index(text))
+        raise ValueError(f"unknown {cls.__name__.lower()} {text!r} (use {', '.join(cls.LABELS)})")
+
+
+class Risk(_Level):
+    __slots__ = ()
+    LABELS = ("read-only", "reversible", "destructive", "catastrophic")
+    READ_ONLY: Risk
+    REVERSIBLE: Risk
+    DESTRUCTIVE: Risk
+    CATASTROPHIC: Risk
+
+
+class Decision(_Level):
+    __slots__ = ()
+    LABELS = ("allow", "ask", "deny")
+    ALLOW: Decision
+    ASK: Decision
+    DENY: Decision
+
+
+Risk.READ_ONLY, Risk.REVERSIBLE, Risk.DESTRUCTIVE, Risk.CATASTROPHIC = (Risk(i) for i in range(4))
+Decision.ALLOW, Decision.ASK, Decision.DENY = (Decision(i) for i in range(3))
+
+
+class _Value:
+    """Slotted value object: keyword/positional init, equality and repr by fields."""
+
+    __slots__: tuple[str, ...] = ()
+    _defaults: tuple[object, ...] = ()
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        fields = self.__slots__
+        required = len(fields) - len(self._defaults)
+        if len(args) > len(fields):
+            raise TypeError(f"{type(self).__name__} takes at most {len(fields)} arguments")
+        for i, name in enumerate(fields):
+            if i < len(args):
+                value = args[i]
+            elif name in kwargs:
+                value = kwargs.pop(name)
+            elif i >= required:
+                value = self._defaults[i - required]
+            else:
+                raise TypeError(f"{type(self).__name__} is missing {name!r}")
+            object.__setattr__(self, name, value)
+        if kwargs:
+            raise TypeError(f"{type(self).__name__} has no field {next(iter(kwargs))!r}")
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and all(
+            getattr(self, f) == getattr(other, f) for f in self.__slots__
+        )
+
+    def __hash__(self) -> int:
+        return hash(tuple(getattr(self, f) for f in self.__slots__))
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{f}={getattr(self, f)!r}" for f in self.__slots__)
+        return f"{type(self).__name__}({inner})"
+
+
+class Word(_Value):
+    """One shell word after quote removal.
+
+    ``value`` keeps expansions as their source text (``$HOME/x``); ``dynamic`` says the word
+    holds an expansion whose value is unknown before bash runs; ``glob`` says it holds an
+    unquoted pattern; ``subs`` are the command texts of ``$( )``, backticks and ``<( )`` in it.
+    """
+
+    __slots__ = ("value", "dynamic", "glob", "subs", "tilde")
+    _defaults = (False, False, (), False)
+    value: str
+    dynamic: bool
+    glob: bool
+    subs: tuple[str, ...]
+    tilde: bool
+
+
+class Redirect(_Value):
+    """A redirection: ``op`` is '>', '>>', '<', '<<', '<<<', '>&', '&>', '>|'...
+
+    ``target`` is None for here-documents and fd duplications; ``heredoc`` holds the body of a
+    here-document or here-string.
+    """
+
+    __slots__ = ("op", "fd", "target", "heredoc", "heredoc_quoted")
+    _defaults = (None, False)
+    op: str
+    fd: int | None
+    target: Word | None
+    heredoc: str | None
+    heredoc_quoted: bool
+
+    @property
+    def writes(self) -> bool:
+        return self.target is not None and self.op in (">", ">>", ">|", "&>", "&>>", "<>", ">&")
+
+
+class Command(_Value):
+    """One simple command, normalised.
+
+    ``via`` lists the wrappers it was found inside, outermost first (``sudo``, ``bash -c``,
+    ``$( )``...); ``stdin`` is 'pipe' when a pipeline feeds it and ``stdin_from`` names the
+    program feeding it; ``args_from_stdin`` is set for commands run by xargs/parallel, whose
+    real arguments arrive only at run time.
+    """
+
+    __slots__ = ("words", "assignments", "redirects", "text", "via", "stdin", "stdin_from", "args_from_stdin")
+    _defaults = ((), (), "", (), None, None, False)
+    words: tuple[Word, ...]
+    assignments: tuple[tuple[str, Word], ...]
+    redirects: tuple[Redirect, ...]
+    text: str
+    via: tuple[str, ...]
+    stdin: str | None
+    stdin_from: str | None
+    args_from_stdin: bool
+
+    @property
+    def argv(self) -> tuple[str, ...]:
+        return tuple(w.value for w in self.words)
+
+    @property
+    def program(self) -> str:
+        """Basename of the program, the way rules name it (``/usr/bin/rm`` -> ``rm``)."""
+        if not self.words:
+            return ""
+        name = self.words[0].value
+        return name.rsplit("/", 1)[-1] if "/" in name.rstrip("/") else name
+
+    def replace(self, **changes: object) -> Command:
+        values = {f: getattr(self, f) for f in self.__slots__}
+        values.update(changes)
+        return Command(**values)
+
+
+class Match(_Value):
+    __slots__ = ("rule", "risk", "reason", "suggest", "at")
+    rule: str
+    risk: Risk
+    reason: str
+    suggest: str | None
+    at: str  # the part of the command the rule matched
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "rule": self.rule,
+            "risk": self.risk.label,
+            "reason": self.reason,
+            "suggest": self.suggest,
+            "at": self.at,
+        }
+
+
+class Verdict(_Value):
+    """The outcome for one command text: ``to_json`` is the public ``check --json`` shape."""
+
+    __slots__ = ("command", "decision", "risk", "matches", "parse", "commands", "notes", "texts")
+    _defaults = ((), (), ())
+    command: str
+    decision: Decision
+    risk: Risk
+    matches: tuple[Match, ...]
+    parse: str  # 'full' | 'fallback' | 'opaque'
+    commands: tuple[Command, ...]
+    notes: tuple[str, ...]
+    texts: tuple[str, ...]  # every shell text classified (the command, bash -c strings, scripts)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "command": self.command,
+            "decision": self.decision.label,
+            "risk": self.risk.label,
+            "matches": [m.to_json() for m in self.matches],
+            "parse": self.parse,
+        }

@@ -1,0 +1,547 @@
+"""Look inside wrappers: the commands that ``sudo``, ``xargs``, ``find -exec``, ``bash -c``,
+``eval``, ``ssh``, ``kubectl exec``, scripts and sourced files will run.
+
+``expand`` turns parsed simple commands into the list that rules classify.  A wrapper that
+only runs another command (``sudo``, ``env``, ``timeout``, ``bash -c``...) is replaced by
+what it runs; one that acts by itself too (``find``, ``ssh``, ``kubectl exec``) is kept
+beside what it runs.  What cannot be seen through (``eval "$x"``, ``$CMD``, a pipe into a
+shell, a missing script) is reported as a problem, which makes the verdict ask.
+"""
+from __future__ import annotations
+
+import os
+
+from guardsh.invocation import parse_shell_argv
+from guardsh.model import Command, Word
+from guardsh.parse import MAX_DEPTH, parse_script
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable
+
+SHELLS = frozenset({"bash", "sh", "zsh", "dash", "ksh", "ash", "mksh", "rbash", "busybox-sh"})
+MAX_FILE = 1024 * 1024
+TRUSTED_SOURCES = (
+    "/.claude/shell-snapshots/",  # Claude Code's snapshot of the user's shell functions
+    "/.codex/shell_snapshots/",  # Codex's equivalent
+)
+
+
+class Expansion:
+    __slots__ = ("commands", "problems", "mode", "texts")
+
+    def __init__(self) -> None:
+        self.commands: list[Command] = []
+        self.texts: list[str] = []  # shell texts found inside wrappers (bash -c, eval, scripts)
+        self.problems: list[tuple[str, str]] = []  # (reason, command text)
+        self.mode = "full"
+
+    def worsen(self, mode: str) -> None:
+        order = ("full", "fallback", "opaque")
+        if order.index(mode) > order.index(self.mode):
+            self.mode = mode
+
+    def problem(self, reason: str, cmd: Command) -> None:
+        self.problems.append((reason, cmd.text or " ".join(cmd.argv)))
+
+
+class Reader:
+    """Where files named by commands are read from (scripts, sourced files)."""
+
+    __slots__ = ("cwd", "read_files", "stdin_is_tty")
+
+    def __init__(self, cwd: str, read_files: bool = True, stdin_is_tty: bool = True) -> None:
+        self.cwd = cwd
+        self.read_files = read_files
+        self.stdin_is_tty = stdin_is_tty
+
+    def read(self, path: str) -> str | None:
+        """Text of a script file, or None when it cannot be read or is not text."""
+        if not self.read_files:
+            return None
+        full = os.path.join(self.cwd, os.path.expanduser(path))
+        try:
+            with open(full, "rb") as f:
+                data = f.read(MAX_FILE + 1)
+        except OSError:
+            return None
+        if len(data) > MAX_FILE or b"\0" in data[:4096]:
+            return None
+        return data.decode("utf-8", errors="replace")
+
+    def is_shell_script(self, path: str) -> bool | None:
+        """True for a shell script, False for another program, None when it does not exist."""
+        if not self.read_files:
+            return None
+        full = os.path.join(self.cwd, os.path.expanduser(path))
+        try:
+            with open(full, "rb") as f:
+                head = f.read(256)
+        except OSError:
+            return None
+        if head.startswith(b"#!"):
+            line = head.split(b"\n", 1)[0]
+            interp = line[2:].strip().split()
+            if not interp:
+                return True
+            name = interp[0].rsplit(b"/", 1)[-1]
+            if name == b"env" and len(interp) > 1:
+                name = interp[-1].rsplit(b"/", 1)[-1]
+            return name.decode(errors="replace") in SHELLS
+        return b"\0" not in head and not head.startswith(b"\x7fELF")
+
+
+def join_words(words: tuple[Word, ...] | list[Word]) -> str:
+    out = []
+    for w in words:
+        v = w.value
+        if not v or any(c in v for c in " \t\n'\"\\$`;&|<>()*?[]#~{}"):
+            v = "'" + v.replace("'", "'\\''") + "'"
+        out.append(v)
+    return " ".join(out)
+
+
+def skip_options(
+    words: tuple[Word, ...],
+    start: int,
+    value_short: str = "",
+    value_long: frozenset[str] = frozenset(),
+    numeric_ok: bool = False,
+) -> int:
+    """Index of the first non-option word at or after ``start``."""
+    i, n = start, len(words)
+    while i < n:
+        w = words[i].value
+        if w == "--":
+            return i + 1
+        if not w.startswith("-") or w == "-":
+            return i
+        if w.startswith("--"):
+            name, eq, _ = w.partition("=")
+            i += 1
+            if not eq and name in value_long:
+                i += 1
+            continue
+        if numeric_ok and w[1:].isdigit():
+            i += 1
+            continue
+        j = 1
+        i += 1
+        while j < len(w):
+            if w[j] in value_short:
+                if j == len(w) - 1:
+                    i += 1
+                break
+            j += 1
+    return i
+
+
+def expand(commands: list[Command], reader: Reader, depth: int = 0) -> Expansion:
+    out = Expansion()
+    for cmd in commands:
+        expand_one(cmd, reader, out, depth)
+    return out
+
+
+def expand_one(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        out.problem("wrappers nested too deep to analyse", cmd)
+        out.worsen("opaque")
+        return
+    if not cmd.words:
+        out.commands.append(cmd)
+        return
+    first = cmd.words[0]
+    if first.dynamic:
+        out.problem(f"the program is named by an expansion ({first.value}): guardsh cannot tell what runs", cmd)
+        out.worsen("opaque")
+        out.commands.append(cmd)
+        return
+    handler = HANDLERS.get(cmd.program)
+    if handler is None and cmd.program in SHELLS:
+        handler = _shell
+    if handler is not None:
+        handler(cmd, reader, out, depth)
+        return
+    if "/" in first.value and not first.glob:
+        _script(cmd, reader, out, depth)
+        return
+    out.commands.append(cmd)
+
+
+def _inner(cmd: Command, start: int, label: str, out: Expansion, reader: Reader, depth: int,
+           assignments: tuple[tuple[str, Word], ...] = (), args_from_stdin: bool = False,
+           end: int | None = None) -> bool:
+    """Classify ``cmd.words[start:end]`` as the command a wrapper runs; False if there is none."""
+    words = cmd.words[start:end]
+    if not words:
+        return False
+    inner = Command(
+        words=words,
+        assignments=cmd.assignments + assignments,
+        redirects=cmd.redirects,
+        text=join_words(words),
+        via=cmd.via + (label,),
+        stdin=cmd.stdin,
+        stdin_from=cmd.stdin_from,
+        args_from_stdin=cmd.args_from_stdin or args_from_stdin,
+    )
+    expand_one(inner, reader, out, depth + 1)
+    return True
+
+
+def _text(cmd: Command, text: str, label: str, out: Expansion, reader: Reader, depth: int,
+          params: dict[str, str] | None = None, args_from_stdin: bool = False) -> None:
+    """Classify shell text that a wrapper will run (``bash -c``, ``eval``, ``ssh host CMD``)."""
+    out.texts.append(text)
+    parsed = parse_script(text, params, cmd.via + (label,), depth + 1)
+    out.worsen(parsed.mode)
+    for reason in parsed.problems:
+        out.problem(reason, cmd)
+    for inner in parsed.commands:
+        if args_from_stdin:
+            inner = inner.replace(args_from_stdin=True)
+        expand_one(inner, reader, out, depth + 1)
+
+
+def _sudo(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
+    words = cmd.words
+    i = skip_options(words, 1, "ugChpUrtTDR", frozenset({
+        "--user", "--group", "--close-from", "--host", "--prompt", "--other-user", "--role",
+        "--type", "--command-timeout", "--chdir", "--chroot"}))
+    flags = {w.value for w in words[1:i]}
+    if not _inner(cmd, i, cmd.program, out, reader, depth):
+        if any(f in flags for f in ("-i", "-s", "--login", "--shell")) or any(
+            f.startswith("-") and not f.startswith("--") and ("i" in f or "s" in f) for f in flags
+        ):
+            out.problem(f"{cmd.program} opens an interactive root shell: guardsh cannot see what it will run", cmd)
+            out.worsen("opaque")
+        out.commands.append(cmd)
+
+
+def _env(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
+    words = cmd.words
+    i, n = 1, len(words)
+    while i < n:
+        w = words[i].value
+        if w in ("-S", "--split-string") or w.startswith("--split-string="):
+            text = w.partition("=")[2] if "=" in w else (words[i + 1].value if i + 1 < n else "")
+            rest = join_words(words[i + (1 if "=" in w else 2):])
+            _text(cmd, text + (" " + rest if rest else ""), "env -S", out, reader, depth)
+            return
+        if w in ("-u", "--unset", "-C", "--chdir"):
+            i += 2
+            continue
+        if w == "--":
+            i += 1
+            break
+        if w.startswith("-") and w != "-":
+            i += 1
+            continue
+        break
+    assignments: list[tuple[str, Word]] = []
+    while i < n and "=" in words[i].value and not words[i].value.startswith("="):
+        name, _, value = words[i].value.partition("=")
+        assignments.append((name, Word(value, words[i].dynamic)))
+        i += 1
+    if not _inner(cmd, i, "env", out, reader, depth, tuple(assignments)):
+        out.commands.append(cmd)
+
+
+def _simple_wrapper(value_short: str, value_long: frozenset[str] = frozenset(), positionals: int = 0,
+                    numeric_ok: bool = False) -> Callable[[Command, Reader, Expansion, int], None]:
+    """A wrapper that takes options, then ``positionals`` words of its own, then a command."""
+
+    def handler(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
+        i = skip_options(cmd.words, 1, value_short, value_long, numeric_ok)
+        i += positionals
+        if not _inner(cmd, i, cmd.program, out, reader, depth):
+            out.commands.append(cmd)
+
+    return handler
+
+
+def _command(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
+    values = [w.value for w in cmd.words[1:]]
+    if any(v in ("-v", "-V") or (v.startswith("-") and ("v" in v or "V" in v)) for v in values[:2]):
+        out.commands.append(cmd)  # a lookup: command -v git
+        return
+    i = skip_options(cmd.words, 1)
+    if not _inner(cmd, i, cmd.program, out, reader, depth):
+        out.commands.append(cmd)
+
+
+def _exec(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
+    i = skip_options(cmd.words, 1, "a")
+    if not _inner(cmd, i, "exec", out, reader, depth):
+        out.commands.append(cmd)  # exec >file: only redirections
+
+
+def _xargs(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
+    i = skip_options(cmd.words, 1, "adEeILlnPs", frozenset({
+        "--arg-file", "--delimiter", "--eof", "--replace", "--max-lines", "--max-args",
+        "--max-procs", "--max-chars", "--process-slot-var"}))
+    if not _inner(cmd, i, "xargs", out, reader, depth, args_from_stdin=True):
+        out.commands.append(cmd)  # xargs alone runs echo
+
+
+def _parallel(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
+    words = cmd.words
+    i = skip_options(words, 1, "jNnLSdEIa", frozenset({
+        "--jobs", "--sshlogin", "--delimiter", "--colsep", "--arg-file", "--results", "--joblog",
+        "--tmpdir", "--halt", "--timeout", "--delay", "--load", "--memfree", "--workdir", "--env"}))
+    end = i
+    while end < len(words) and not words[end].value.startswith(":::"):
+        end += 1
+    if end > i:
+        _text(cmd, join_words(words[i:end]) if end - i > 1 else words[i].value, "parallel", out, reader,
+              depth, args_from_stdin=True)
+    else:
+        out.commands.append(cmd)
+
+
+def _find(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
+    out.commands.append(cmd)
+    words = cmd.words
+    i, n = 1, len(words)
+    while i < n:
+        if words[i].value in ("-exec", "-execdir", "-ok", "-okdir"):
+            label = f"find {words[i].value}"
+            j = i + 1
+            while j < n and words[j].value not in (";", "+"):
+                j += 1
+            _inner(cmd.replace(redirects=()), i + 1, label, out, reader, depth, args_from_stdin=True, end=j)
+            i = j + 1
+            continue
+        i += 1
+
+
+def _ssh(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
+    out.commands.append(cmd)
+    i = skip_options(cmd.words, 1, "bcDEeFIiJLlmOopQRSWwB")
+    if i + 1 < len(cmd.words):
+        host = cmd.words[i].value
+        remote = cmd.words[i + 1 :]
+        text = " ".join(w.value for w in remote)
+        if any(w.dynamic for w in remote):
+            out.problem("the remote command holds expansions made before ssh sends it", cmd)
+        _text(cmd.replace(redirects=(), stdin=None), text, f"ssh {host}", out, reader, depth)
+
+
+def _kubectl(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
+    out.commands.append(cmd)
+    values = [w.value for w in cmd.words]
+    if "exec" in values and "--" in values:
+        k = values.index("--")
+        if values.index("exec") < k:
+            _inner(cmd.replace(redirects=()), k + 1, f"{cmd.program} exec", out, reader, depth)
+
+
+def _docker(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
+    out.commands.append(cmd)
+    words = cmd.words
+    i = skip_options(words, 1, "cHl", frozenset({"--context", "--host", "--config", "--log-level"}))
+    if i < len(words) and words[i].value == "compose":
+        i = skip_options(words, i + 1, "fp", frozenset({"--file", "--project-name", "--profile", "--env-file",
+                                                         "--project-directory"}))
+    if i < len(words) and words[i].value == "exec":
+        j = skip_options(words, i + 1, "euw", frozenset({"--env", "--env-file", "--user", "--workdir",
+                                                           "--detach-keys", "--index"}))
+        _inner(cmd.replace(redirects=()), j + 1, f"{cmd.program} exec", out, reader, depth)
+
+
+def _shell(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
+    inv = parse_shell_argv([w.value for w in cmd.words[1:]], cmd.words[0].value)
+    label = cmd.program
+    if inv.info or inv.noexec:
+        out.commands.append(cmd)
+        return
+    if inv.command is not None:
+        if any(w.dynamic for w in cmd.words[1:] if w.value == inv.command):
+            out.problem(f"{label} -c runs a string built at run time", cmd)
+            out.worsen("opaque")
+        _text(cmd, inv.command, f"{label} -c", out, reader, depth, inv.params(label))
+        return
+    if inv.script is not None:
+        text = reader.read(inv.script)
+        if text is None:
+            out.problem(f"{label} runs the script {inv.script}, which guardsh cannot read", cmd)
+            out.worsen("opaque")
+            out.commands.append(cmd)
+            return
+        _text(cmd, text, f"{label} {inv.script}", out, reader, depth, inv.params(label))
+        return
+    _shell_stdin(cmd, label, out, reader, depth)
+
+
+def _shell_stdin(cmd: Command, label: str, out: Expansion, reader: Reader, depth: int) -> None:
+    """A shell reading its commands from standard input."""
+    for r in cmd.redirects:
+        if r.heredoc is not None and r.fd in (None, 0):
+            _text(cmd, r.heredoc, f"{label} <<", out, reader, depth)
+            return
+        if r.op == "<" and r.fd in (None, 0) and r.target is not None:
+            target = r.target
+            text = None if target.dynamic or target.subs else reader.read(target.value)
+            if target.subs:  # bash <(curl ...): the script is another command's output
+                out.problem(f"{label} runs the output of another command ({target.value})", cmd)
+            elif text is None:
+                out.problem(f"{label} runs {target.value}, which guardsh cannot read", cmd)
+            else:
+                _text(cmd, text, f"{label} < {target.value}", out, reader, depth)
+                return
+            out.worsen("opaque")
+            out.commands.append(cmd)
+            return
+    if cmd.stdin == "pipe":
+        source = f" from {cmd.stdin_from}" if cmd.stdin_from else ""
+        out.problem(f"a shell runs commands read from a pipe{source}: guardsh cannot see them", cmd)
+        out.worsen("opaque")
+    elif not reader.stdin_is_tty:
+        out.problem(f"{label} reads commands from standard input, which guardsh cannot see", cmd)
+        out.worsen("opaque")
+    out.commands.append(cmd)
+
+
+def _script(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
+    """``./deploy.sh args``: a shell script's contents are classified too."""
+    out.commands.append(cmd)
+    path = cmd.words[0].value
+    kind = reader.is_shell_script(path)
+    if kind is None:
+        if reader.read_files and not os.path.exists(os.path.join(reader.cwd, os.path.expanduser(path))):
+            return  # bash will report "No such file"; nothing runs
+        if reader.read_files:
+            out.problem(f"guardsh cannot read the script {path}", cmd)
+            out.worsen("opaque")
+        return
+    if not kind:
+        return
+    text = reader.read(path)
+    if text is None:
+        out.problem(f"guardsh cannot read the script {path}", cmd)
+        out.worsen("opaque")
+        return
+    params = {"0": path, "#": str(len(cmd.words) - 1)}
+    for k, w in enumerate(cmd.words[1:], 1):
+        params[str(k)] = w.value
+    _text(cmd, text, f"script {path}", out, reader, depth, params)
+
+
+def _eval(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
+    words = cmd.words[1:]
+    if any(w.dynamic for w in words):
+        out.problem("eval of a string built at run time: guardsh cannot tell what runs", cmd)
+        out.worsen("opaque")
+        out.commands.append(cmd)
+        return
+    _text(cmd, " ".join(w.value for w in words), "eval", out, reader, depth)
+
+
+def _source(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
+    out.commands.append(cmd)
+    if len(cmd.words) < 2:
+        return
+    target = cmd.words[1]
+    if target.dynamic:
+        out.problem(f"{cmd.program} of a file named at run time ({target.value})", cmd)
+        out.worsen("opaque")
+        return
+    if any(marker in target.value for marker in TRUSTED_SOURCES):
+        return
+    text = reader.read(target.value)
+    if text is None:
+        out.problem(f"{cmd.program} of {target.value}, which guardsh cannot read", cmd)
+        out.worsen("opaque")
+        return
+    _text(cmd, text, f"source {target.value}", out, reader, depth)
+
+
+def _trap(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
+    out.commands.append(cmd)
+    words = cmd.words[1:]
+    if words and words[0].value == "--":
+        words = words[1:]
+    if len(words) >= 2 and not words[0].value.startswith("-"):
+        if words[0].dynamic:
+            out.problem("trap runs a string built at run time", cmd)
+            out.worsen("opaque")
+        else:
+            _text(cmd, words[0].value, "trap", out, reader, depth)
+
+
+def _su(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
+    values = [w.value for w in cmd.words]
+    for k, v in enumerate(values):
+        if v in ("-c", "--command") and k + 1 < len(values):
+            _text(cmd, values[k + 1], "su -c", out, reader, depth)
+            return
+        if v.startswith("--command="):
+            _text(cmd, v.partition("=")[2], "su -c", out, reader, depth)
+            return
+    if cmd.program == "runuser" and "--" in values:
+        _inner(cmd, values.index("--") + 1, "runuser", out, reader, depth)
+        return
+    out.problem(f"{cmd.program} opens an interactive shell as another user", cmd)
+    out.worsen("opaque")
+    out.commands.append(cmd)
+
+
+def _watch(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
+    words = cmd.words
+    i = skip_options(words, 1, "ngq", frozenset({"--interval", "--chgexit", "--equexit", "--differences"}))
+    flags = {w.value for w in words[1:i]}
+    if i >= len(words):
+        out.commands.append(cmd)
+    elif "-x" in flags or "--exec" in flags:
+        _inner(cmd, i, "watch", out, reader, depth)
+    else:
+        _text(cmd, " ".join(w.value for w in words[i:]), "watch", out, reader, depth)
+
+
+def _flock(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
+    words = cmd.words
+    i = skip_options(words, 1, "wEF", frozenset({"--timeout", "--conflict-exit-code"}))
+    values = [w.value for w in words]
+    if i + 2 < len(words) and values[i + 1] in ("-c", "--command"):
+        _text(cmd, values[i + 2], "flock -c", out, reader, depth)
+    elif not _inner(cmd, i + 1, "flock", out, reader, depth):
+        out.commands.append(cmd)
+
+
+HANDLERS: dict[str, Callable[[Command, Reader, Expansion, int], None]] = {
+    "sudo": _sudo,
+    "doas": _sudo,
+    "env": _env,
+    "nice": _simple_wrapper("n", frozenset({"--adjustment"}), numeric_ok=True),
+    "ionice": _simple_wrapper("cnpPut", frozenset({"--class", "--classdata"})),
+    "nohup": _simple_wrapper(""),
+    "timeout": _simple_wrapper("sk", frozenset({"--signal", "--kill-after"}), positionals=1),
+    "time": _simple_wrapper("fo", frozenset({"--format", "--output"})),
+    "command": _command,
+    "builtin": _simple_wrapper(""),
+    "exec": _exec,
+    "stdbuf": _simple_wrapper("ioe", frozenset({"--input", "--output", "--error"})),
+    "setsid": _simple_wrapper(""),
+    "unbuffer": _simple_wrapper(""),
+    "chrt": _simple_wrapper("", positionals=1),
+    "taskset": _simple_wrapper("", positionals=1),
+    "chroot": _simple_wrapper("", frozenset({"--userspec", "--groups"}), positionals=1),
+    "xargs": _xargs,
+    "parallel": _parallel,
+    "find": _find,
+    "ssh": _ssh,
+    "kubectl": _kubectl,
+    "oc": _kubectl,
+    "docker": _docker,
+    "podman": _docker,
+    "nerdctl": _docker,
+    "eval": _eval,
+    "source": _source,
+    ".": _source,
+    "trap": _trap,
+    "su": _su,
+    "runuser": _su,
+    "watch": _watch,
+    "flock": _flock,
+}
