@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Install guardsh: a private virtualenv, a fast launcher on PATH, validated rules, and a demo.
+#   GUARDSH_HOME  where the virtualenv goes   (default: ~/.local/share/guardsh)
+#   GUARDSH_BIN   where the guardsh launcher goes (default: /usr/local/bin as root, else ~/.local/bin)
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+home_dir="${GUARDSH_HOME:-$HOME/.local/share/guardsh}"
+if [ -z "${GUARDSH_BIN:-}" ]; then
+  if [ "$(id -u)" = 0 ]; then GUARDSH_BIN=/usr/local/bin; else GUARDSH_BIN="$HOME/.local/bin"; fi
+fi
+python="${PYTHON:-}"
+if [ -z "$python" ]; then
+  for candidate in python3 python3.13 python3.12 python3.11 python3.10; do
+    if command -v "$candidate" >/dev/null 2>&1 &&
+       "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
+      python="$(command -v "$candidate")"; break
+    fi
+  done
+fi
+[ -n "$python" ] || { echo "install.sh: guardsh needs Python 3.10 or newer (set PYTHON=/path/to/python3)" >&2; exit 1; }
+
+echo "==> creating the virtualenv in $home_dir/venv (with $("$python" --version))"
+mkdir -p "$home_dir"
+"$python" -m venv "$home_dir/venv"
+venv_py="$home_dir/venv/bin/python"
+echo "==> installing guardsh and its dependencies"
+"$venv_py" -m pip install --quiet --disable-pip-version-check --upgrade pip >/dev/null 2>&1 || true
+"$venv_py" -m pip install --quiet --disable-pip-version-check "$here"
+site="$("$venv_py" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+
+# The launcher runs Python with -I -S: no user site, no PYTHON* variables (an agent cannot
+# inject code through PYTHONPATH), no site processing (it costs ~5 ms per command).
+echo "==> writing the launcher $GUARDSH_BIN/guardsh"
+mkdir -p "$GUARDSH_BIN"
+launcher="$GUARDSH_BIN/guardsh"
+tmp="$(mktemp "$GUARDSH_BIN/.guardsh.XXXXXX")"
+cat > "$tmp" <<LAUNCHER
+#!$venv_py -IS
+# guardsh-launcher: runs guardsh from $home_dir/venv
+import sys
+sys.path[0:0] = ["$site"]
+from guardsh.cli import main
+sys.exit(main())
+LAUNCHER
+chmod 755 "$tmp"
+mv -f "$tmp" "$launcher"
+
+echo "==> validating the rules (every rule's examples)"
+"$launcher" rules test
+"$launcher" check -- true >/dev/null   # warms the rule and parser caches
+
+case ":$PATH:" in
+  *":$GUARDSH_BIN:"*) ;;
+  *) echo "note: $GUARDSH_BIN is not on your PATH; add it (export PATH=\"$GUARDSH_BIN:\$PATH\") or call $launcher" ;;
+esac
+
+echo "==> guardsh at work"
+echo "\$ guardsh -c 'echo hello from bash, via guardsh'"
+"$launcher" -c 'echo hello from bash, via guardsh'
+echo "\$ guardsh check -- 'git push --force origin main'"
+"$launcher" check -- 'git push --force origin main' || true
+echo "\$ guardsh -c 'rm -rf ~'"
+"$launcher" -c 'rm -rf ~' || echo "(exit status $?: refused, nothing was deleted)"
+echo "==> installed: $launcher"
