@@ -11,7 +11,6 @@ expansions as their source text.  Two extractors turn tokens into simple command
 """
 from __future__ import annotations
 
-import re
 from guardsh.model import Redirect, Word
 
 METACHARS = frozenset(" \t\n;&|<>()")
@@ -22,8 +21,69 @@ RESERVED = frozenset(
     "coproc { } ! [[ ]]".split()
 )
 COMMAND_START_OPS = frozenset({";", "&", "&&", "||", "|", "|&", "\n", "(", ";;", ";&", ";;&"})
-ASSIGNMENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\[[^\]]*\])?\+?=")
-NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]|[@*#?$!-]")
+NAME_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
+NAME_CHARS = NAME_START | frozenset("0123456789")
+SPECIAL_PARAMS = frozenset("0123456789@*#?$!-")
+HEX = frozenset("0123456789abcdefABCDEF")
+OCT = frozenset("01234567")
+
+
+# ``re`` costs several ms to import and guardsh runs before every command: the few patterns
+# the lexer needs are written out by hand.
+
+def assignment_end(text: str, i: int = 0) -> int:
+    """Index just past ``NAME=``, ``NAME+=`` or ``NAME[sub]=`` at ``text[i]``, else -1."""
+    n = len(text)
+    if i >= n or text[i] not in NAME_START:
+        return -1
+    j = i + 1
+    while j < n and text[j] in NAME_CHARS:
+        j += 1
+    if j < n and text[j] == "[":
+        k = text.find("]", j + 1)
+        if k < 0:
+            return -1
+        j = k + 1
+    if j < n and text[j] == "+":
+        j += 1
+    return j + 1 if j < n and text[j] == "=" else -1
+
+
+def is_assignment(text: str) -> bool:
+    return assignment_end(text) > 0
+
+
+def name_end(text: str, i: int) -> int:
+    """Index past a parameter name at ``text[i]`` (``$name``, ``$1``, ``$@``...), else -1."""
+    if i >= len(text):
+        return -1
+    c = text[i]
+    if c in NAME_START:
+        j = i + 1
+        while j < len(text) and text[j] in NAME_CHARS:
+            j += 1
+        return j
+    if c in SPECIAL_PARAMS:
+        return i + 1
+    return -1
+
+
+def _run_of(text: str, i: int, chars: frozenset[str], limit: int) -> int:
+    j = i
+    while j < len(text) and j - i < limit and text[j] in chars:
+        j += 1
+    return j
+
+
+def _is_brace_expansion(text: str, i: int) -> bool:
+    """``{a,b}`` or ``{1..3}`` at ``text[i]`` (no blanks or nested braces inside)."""
+    j = i + 1
+    while j < len(text) and text[j] not in "{} \t\n":
+        j += 1
+    if j >= len(text) or text[j] != "}":
+        return False
+    inner = text[i + 1 : j]
+    return "," in inner or ".." in inner
 ANSI_ESCAPES = {
     "a": "\a", "b": "\b", "e": "\x1b", "E": "\x1b", "f": "\f", "n": "\n", "r": "\r",
     "t": "\t", "v": "\v", "\\": "\\", "'": "'", '"': '"', "?": "?",
@@ -176,7 +236,18 @@ def find_subs(text: str) -> list[str]:
 
 
 def _unescape_backtick(inner: str) -> str:
-    return re.sub(r"\\([\\`$])", r"\1", inner)
+    if "\\" not in inner:
+        return inner
+    out = []
+    i = 0
+    while i < len(inner):
+        if inner[i] == "\\" and i + 1 < len(inner) and inner[i + 1] in "\\`$":
+            out.append(inner[i + 1])
+            i += 2
+        else:
+            out.append(inner[i])
+            i += 1
+    return "".join(out)
 
 
 def _ansi_c(text: str, i: int) -> tuple[str, int]:
@@ -192,27 +263,17 @@ def _ansi_c(text: str, i: int) -> tuple[str, int]:
             if e in ANSI_ESCAPES:
                 out.append(ANSI_ESCAPES[e])
                 i += 2
-            elif e == "x":
-                m = re.match(r"[0-9A-Fa-f]{1,2}", text[i + 2 :])
-                if m:
-                    out.append(chr(int(m.group(), 16)))
-                    i += 2 + m.end()
-                else:
-                    out.append("\\x")
-                    i += 2
-            elif e in "uU":
-                m = re.match(r"[0-9A-Fa-f]{1,8}" if e == "U" else r"[0-9A-Fa-f]{1,4}", text[i + 2 :])
-                if m:
-                    out.append(chr(min(int(m.group(), 16), 0x10FFFF)))
-                    i += 2 + m.end()
+            elif e in "xuU":
+                end = _run_of(text, i + 2, HEX, {"x": 2, "u": 4, "U": 8}[e])
+                if end > i + 2:
+                    out.append(chr(min(int(text[i + 2 : end], 16), 0x10FFFF)))
                 else:
                     out.append("\\" + e)
-                    i += 2
-            elif e in "01234567":
-                m = re.match(r"[0-7]{1,3}", text[i + 1 :])
-                assert m
-                out.append(chr(int(m.group(), 8) & 0xFF))
-                i += 1 + m.end()
+                i = max(end, i + 2)
+            elif e in OCT:
+                end = _run_of(text, i + 1, OCT, 3)
+                out.append(chr(int(text[i + 1 : end], 8) & 0xFF))
+                i = end
             elif e == "c" and i + 2 < n:
                 out.append(chr(ord(text[i + 2]) & 0x1F))
                 i += 3
@@ -271,15 +332,15 @@ class _WordReader:
             return end
         if nxt == '"' and not quoted:
             return self.double(i + 2)
-        m = NAME_RE.match(text, i + 1)
-        if m:
-            name = m.group()
+        end = name_end(text, i + 1)
+        if end > 0:
+            name = text[i + 1 : end]
             if self.params is not None and name in self.params:
                 self.out.append(self.params[name])
             else:
                 self.out.append("$" + name)
                 self.dynamic = True
-            return m.end()
+            return end
         self.out.append("$")
         return i + 1
 
@@ -322,7 +383,7 @@ class _WordReader:
             if c in METACHARS:
                 if c == "(" and i > start:
                     so_far = text[start:i]
-                    if ASSIGNMENT_RE.fullmatch(so_far) or so_far[-1] in "@!+*?":
+                    if assignment_end(so_far) == len(so_far) or so_far[-1] in "@!+*?":
                         end = find_close(text, i + 1)
                         inner = text[i + 1 : end - 1]
                         self.subs.extend(find_subs(inner))
@@ -354,7 +415,7 @@ class _WordReader:
             else:
                 if c in "*?[":
                     self.glob = True
-                elif c == "{" and re.match(r"\{[^{}\s]*(,|\.\.)[^{}\s]*\}", text[i:]):
+                elif c == "{" and _is_brace_expansion(text, i):
                     self.glob = True
                 self.out.append(c)
                 i += 1
@@ -497,7 +558,8 @@ def _read_redirect(
         word, end = read_word(text, k, params)
     if op == "<<<":
         redirect = Redirect(op, fd, word, word.value, False)
-    elif op in (">&", "<&") and re.fullmatch(r"[0-9]+-?|-", word.value):
+    elif op in (">&", "<&") and (word.value == "-" or word.value.rstrip("-").isdigit() and word.value.count("-") <= 1
+                                 and not word.value.startswith("-")):
         redirect = Redirect(op, fd, None)
     else:
         redirect = Redirect(op, fd, word)
@@ -542,7 +604,7 @@ class _Builder:
             if self.pipe_next:
                 self.cur.piped_from = self.last_program
         cur = self.cur
-        if not cur.words and ASSIGNMENT_RE.match(tok.raw):
+        if not cur.words and assignment_end(tok.raw) > 0:
             name = tok.raw.partition("=")[0]
             w = tok.word
             value = w.value.partition("=")[2]

@@ -13,9 +13,6 @@ is ``opaque``: the caller must ask.
 """
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import marshal
 import os
 import sys
 from types import SimpleNamespace
@@ -211,13 +208,20 @@ def load_bashlex() -> Any:
     if "bashlex" in sys.modules:  # already imported the slow way (tests, tools)
         _BASHLEX = sys.modules["bashlex"]
         return _BASHLEX
-    spec = importlib.util.find_spec("bashlex")
+    from importlib import _bootstrap  # type: ignore[attr-defined]  # module_from_spec without importlib.util
+    from importlib.machinery import PathFinder
+
+    spec = PathFinder.find_spec("bashlex")
     if spec is None or spec.loader is None or not spec.submodule_search_locations:
         raise ImportError("bashlex is not installed: run ./install.sh")
-    package = importlib.util.module_from_spec(spec)
+    package = _bootstrap.module_from_spec(spec)
     sys.modules["bashlex"] = package
+    real_inspect = sys.modules.get("inspect")
+    if real_inspect is None:
+        # bashlex.yacc imports inspect (~10 ms) only to build tables, which the cache skips.
+        sys.modules["inspect"] = _LazyModule("inspect")  # type: ignore[assignment]
     try:
-        yacc_module = importlib.import_module("bashlex.yacc")
+        yacc_module = _import("bashlex.yacc")
         original = yacc_module.yacc
         cache = _table_cache_path(list(spec.submodule_search_locations)[0])
 
@@ -248,8 +252,30 @@ def load_bashlex() -> Any:
         for name in [m for m in sys.modules if m == "bashlex" or m.startswith("bashlex.")]:
             del sys.modules[name]
         raise
+    finally:
+        if real_inspect is None and isinstance(sys.modules.get("inspect"), _LazyModule):
+            del sys.modules["inspect"]
     _BASHLEX = package
     return package
+
+
+class _LazyModule:
+    """Stands in for a module during an import; the real one is imported on first use."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr.startswith("__"):  # the import system probes __spec__ & co.: not a use
+            raise AttributeError(attr)
+        if isinstance(sys.modules.get(self._name), _LazyModule):
+            del sys.modules[self._name]
+        return getattr(_import(self._name), attr)
+
+
+def _import(name: str) -> Any:
+    __import__(name)
+    return sys.modules[name]
 
 
 def _table_cache_path(package_dir: str) -> str | None:
@@ -265,6 +291,8 @@ def _table_cache_path(package_dir: str) -> str | None:
 def _read_tables(path: str | None) -> tuple[Any, Any, Any] | None:
     if path is None:
         return None
+    import marshal
+
     try:
         with open(path, "rb") as f:
             data = marshal.load(f)
@@ -279,6 +307,8 @@ def _read_tables(path: str | None) -> tuple[Any, Any, Any] | None:
 def _write_tables(path: str | None, parser: Any) -> None:
     if path is None:
         return
+    import marshal
+
     intern = sys.intern  # interned strings are written once and referenced: a 6x faster load
     data = (
         {k: {intern(t): a for t, a in v.items()} for k, v in parser.action.items()},

@@ -587,12 +587,12 @@ def load_rules(dirs: list[str] | None = None, use_cache: bool = True, check_exam
 def _plain(value: Any) -> Any:
     """Strip the line-tracking subclasses so marshal can write the data."""
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {sys.intern(str(k)): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         items = [_plain(v) for v in value]
         return items if isinstance(value, list) else tuple(items)
     if isinstance(value, str):
-        return str(value)
+        return sys.intern(str(value))  # marshal writes interned strings once: a faster load
     return value
 
 
