@@ -45,6 +45,12 @@ LAUNCHER
 chmod 755 "$tmp"
 mv -f "$tmp" "$launcher"
 
+# Links named bash and sh, for agents that pick their shell by name (Claude Code wants "bash"
+# in the path of CLAUDE_CODE_SHELL; Gemini CLI runs "bash" from PATH).
+mkdir -p "$home_dir/shell"
+ln -sfn "$launcher" "$home_dir/shell/bash"
+ln -sfn "$launcher" "$home_dir/shell/sh"
+
 echo "==> validating the rules (every rule's examples)"
 "$launcher" rules test
 "$launcher" check -- true >/dev/null   # warms the rule and parser caches
@@ -61,4 +67,4 @@ echo "\$ guardsh check -- 'git push --force origin main'"
 "$launcher" check -- 'git push --force origin main' || true
 echo "\$ guardsh -c 'rm -rf ~'"
 "$launcher" -c 'rm -rf ~' || echo "(exit status $?: refused, nothing was deleted)"
-echo "==> installed: $launcher"
+echo "==> installed: $launcher (shell links: $home_dir/shell/bash, $home_dir/shell/sh)"
