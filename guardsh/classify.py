@@ -31,6 +31,9 @@ CRITICAL_DIRS = ("/", "/etc", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64
                  "/usr/bin", "/usr/lib", "/usr/sbin", "/usr/share", "/var/log", "/etc/ssh")
 PROTECTED = frozenset({"root", "critical", "home", "secrets", "git-dir", "guardsh", "device"})
 CANNOT_ANALYSE = "cannot-analyse"
+FORK_BOMB = "fork-bomb"
+FORK_BOMB_REASON = ("A function that pipes into itself multiplies processes until the machine "
+                    "runs out of them: a fork bomb.")
 CANNOT_ANALYSE_SUGGEST = "spell the command out literally (no eval of variables, no pipes into shells), or ask the user to run it"
 
 
@@ -290,6 +293,10 @@ class Classifier:
                 target = ctx.resolve(cmd.words[1], cwds[-1])
                 if target is not None and target not in cwds:
                     cwds.append(target)
+        for cmd in expansion.commands:
+            if cmd.program and cmd.program in parsed.functions and cmd.stdin_from == cmd.program:
+                matches.append(Match(FORK_BOMB, Risk.CATASTROPHIC, FORK_BOMB_REASON, None, cmd.text))
+                risk = Risk.CATASTROPHIC
         for reason, at in problems:
             matches.append(Match(CANNOT_ANALYSE, Risk.DESTRUCTIVE, reason, CANNOT_ANALYSE_SUGGEST, at))
             risk = max(risk, Risk.DESTRUCTIVE)

@@ -134,11 +134,12 @@ class Extracted:
 
 
 class ExtractResult:
-    __slots__ = ("commands", "subs")
+    __slots__ = ("commands", "subs", "functions")
 
     def __init__(self) -> None:
         self.commands: list[Extracted] = []
         self.subs: list[str] = []  # command texts found outside simple commands
+        self.functions: list[str] = []  # names of functions defined in the text
 
 
 def find_close(text: str, i: int, open_: str = "(", close: str = ")") -> int:
@@ -712,6 +713,8 @@ def extract_tolerant(tokens: list[Token]) -> ExtractResult:
                 i += 1
                 continue
             if raw == "function":
+                if i + 1 < n and tokens[i + 1].word is not None:
+                    b.result.functions.append(tokens[i + 1].raw)
                 i += 2
                 if i + 1 < n and tokens[i].raw == "(" and tokens[i + 1].raw == ")":
                     i += 2
@@ -722,6 +725,7 @@ def extract_tolerant(tokens: list[Token]) -> ExtractResult:
                     i += 1
                 continue
             if i + 2 < n and tokens[i + 1].raw == "(" and tokens[i + 2].raw == ")":
+                b.result.functions.append(raw)
                 i += 3  # name() { ...; }
                 continue
         if tok.kind == "word":

@@ -40,10 +40,11 @@ MODES = ("full", "fallback", "opaque")
 class Parsed:
     """Simple commands of a text; ``mode`` is 'full', 'fallback' or 'opaque'."""
 
-    __slots__ = ("commands", "mode", "problems")
+    __slots__ = ("commands", "mode", "problems", "functions")
 
     def __init__(self) -> None:
         self.commands: list[Command] = []
+        self.functions: set[str] = set()  # functions the text defines
         self.mode = "full"
         self.problems: list[str] = []
 
@@ -54,6 +55,7 @@ class Parsed:
     def absorb(self, other: Parsed) -> None:
         self.commands.extend(other.commands)
         self.problems.extend(other.problems)
+        self.functions |= other.functions
         self.worsen(other.mode)
 
 
@@ -85,6 +87,7 @@ def parse_script(
         if extracted is None:
             extracted = extract_tolerant(tokens)
             result.mode = "fallback"
+    result.functions.update(extracted.functions)
     for ex in extracted.commands:
         command = _to_command(text, ex, via)
         result.commands.append(command)
@@ -137,10 +140,12 @@ def _extract_bashlex(text: str, tokens: list[Token]) -> ExtractResult | None:
     except Exception:  # bashlex raises assorted errors (ParsingError, NotImplementedError...)
         return None
     spans: list[tuple[int, int, int | None]] = []  # start, end, index of the feeding command
+    functions: list[str] = []
     for tree in trees:
-        _visit(tree, spans, None)
+        _visit(tree, spans, None, functions)
     spans.sort()
     result = ExtractResult()
+    result.functions.extend(functions)
     used: set[int] = set()
     by_span: list[Extracted] = []
     for start, end, _feeder in spans:
@@ -173,8 +178,10 @@ def _extract_bashlex(text: str, tokens: list[Token]) -> ExtractResult | None:
     return result
 
 
-def _visit(node: Any, spans: list[tuple[int, int, int | None]], feeder: int | None) -> None:
+def _visit(node: Any, spans: list[tuple[int, int, int | None]], feeder: int | None, functions: list[str]) -> None:
     kind = node.kind
+    if kind == "function":
+        functions.append(node.name.word)
     if kind == "command":
         spans.append((node.pos[0], node.pos[1], feeder))
         return
@@ -184,7 +191,7 @@ def _visit(node: Any, spans: list[tuple[int, int, int | None]], feeder: int | No
             if part.kind == "pipe":
                 continue
             before = len(spans)
-            _visit(part, spans, previous)
+            _visit(part, spans, previous, functions)
             if len(spans) > before:
                 previous = len(spans) - 1
         return
@@ -192,7 +199,7 @@ def _visit(node: Any, spans: list[tuple[int, int, int | None]], feeder: int | No
         return
     children = getattr(node, "parts", None) or getattr(node, "list", None) or []
     for child in children:
-        _visit(child, spans, feeder)
+        _visit(child, spans, feeder, functions)
 
 
 def load_bashlex() -> Any:
