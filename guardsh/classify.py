@@ -415,6 +415,11 @@ def check(cond: dict[str, Any], cmd: Command, view: View, ctx: Context, cwds: li
             dest = _destination(args, view)
             if dest is None or not ctx.path_classes(dest, cwds) & set(want):
                 return False
+        elif key == "source_paths":
+            dest = _destination(args, view)
+            sources = args[:-1] if dest is not None and args and dest is args[-1] else list(args)
+            if not _paths_any(want, sources, cmd, ctx, cwds):
+                return False
         elif key == "redirects":
             if not any(r.writes and r.target is not None and any_match(want, r.target.value) for r in cmd.redirects):
                 return False

@@ -301,19 +301,46 @@ def _parallel(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
 
 
 def _find(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
+    """find itself (for -delete), and each -exec/-execdir/-ok command with ``{}`` standing for
+    what find visits: the start paths themselves, and whatever lies under them."""
     out.commands.append(cmd)
     words = cmd.words
     i, n = 1, len(words)
+    while i < n and words[i].value in ("-H", "-L", "-P") or (i < n and words[i].value.startswith("-O")):
+        i += 1
+    starts: list[Word] = []
+    while i < n and not words[i].value.startswith("-") and words[i].value not in ("(", "!", ","):
+        starts.append(words[i])
+        i += 1
+    starts = starts or [Word(".")]
     while i < n:
         if words[i].value in ("-exec", "-execdir", "-ok", "-okdir"):
             label = f"find {words[i].value}"
             j = i + 1
             while j < n and words[j].value not in (";", "+"):
                 j += 1
-            _inner(cmd.replace(redirects=()), i + 1, label, out, reader, depth, args_from_stdin=True, end=j)
+            body = words[i + 1 : j]
+            if words[i].value.endswith("dir"):  # -execdir runs in each file's directory: ./name
+                targets = [Word("./*", glob=True, dynamic=True)]
+            else:
+                targets = [w for start in starts for w in (start, _child_of(start))]
+            for target in targets:
+                inner = tuple(_replace_braces(w, target) for w in body)
+                _inner(cmd.replace(redirects=(), words=inner), 0, label, out, reader, depth)
             i = j + 1
             continue
         i += 1
+
+
+def _child_of(start: Word) -> Word:
+    return Word(start.value.rstrip("/") + "/*", dynamic=start.dynamic, glob=True, tilde=start.tilde)
+
+
+def _replace_braces(word: Word, target: Word) -> Word:
+    if "{}" not in word.value:
+        return word
+    return Word(word.value.replace("{}", target.value), word.dynamic or target.dynamic,
+                word.glob or target.glob, word.subs, target.tilde if word.value.startswith("{}") else word.tilde)
 
 
 def _ssh(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
