@@ -346,10 +346,12 @@ class Classifier:
     def _applies(self, rule: dict[str, Any], cmd: Command, view: View, ctx: Context, cwds: list[str]) -> bool:
         if rule["id"] in self._disabled:
             return False
-        if not check(rule["match"], cmd, view, ctx, cwds):
+        match = rule["match"]
+        if not check(match, cmd, view, ctx, cwds):
             return False
+        skip = len(match.get("subcommand", ()))  # an unless entry reads args after the rule's subcommand
         for cond in rule["unless"]:
-            if check(cond, cmd, view, ctx, cwds):
+            if check(cond, cmd, view, ctx, cwds, skip):
                 return False
         return True
 
@@ -370,11 +372,17 @@ def _dedupe(matches: list[Match]) -> list[Match]:
     return out
 
 
-def check(cond: dict[str, Any], cmd: Command, view: View, ctx: Context, cwds: list[str]) -> bool:
-    """Does one match condition (a rule's ``match`` or one ``unless`` entry) hold?"""
+def check(cond: dict[str, Any], cmd: Command, view: View, ctx: Context, cwds: list[str], skip: int = 0) -> bool:
+    """Does one match condition (a rule's ``match`` or one ``unless`` entry) hold?
+
+    ``skip``: positionals already read as the rule's subcommand (for ``unless`` entries that
+    name no subcommand of their own), so ``args`` means the same in ``match`` and ``unless``.
+    """
     args = view.positionals
     sub = cond.get("subcommand")
-    if sub is not None:
+    if sub is None:
+        args = args[skip:]
+    else:
         if len(args) < len(sub):
             return False
         for k, patterns in enumerate(sub):
