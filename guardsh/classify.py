@@ -331,6 +331,10 @@ class Classifier:
                 for rule in rules.glob_rules:
                     if any_match(rule["match"]["program"], prog) and self._applies(rule, cmd, view, ctx, cwds):
                         found.append(_match(rule, cmd))
+                if view.positionals and view.positionals[0].dynamic and prog in rules.with_subcommands:
+                    found.append(Match(CANNOT_ANALYSE, Risk.DESTRUCTIVE,
+                                       f"the {prog} subcommand is built at run time ({view.positionals[0].value}): "
+                                       "guardsh cannot tell which rules apply", CANNOT_ANALYSE_SUGGEST, cmd.text))
                 if found:
                     program_risk = max(m.risk for m in found)
                 else:

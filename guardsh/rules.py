@@ -520,6 +520,9 @@ class RuleSet:
                 for p in progs:
                     self.by_program.setdefault(p, []).append(rule)
         self.known = set(self.defaults) | set(self.by_program) | set(self.programs)
+        self.with_subcommands = frozenset(
+            p for r in self.rules if "subcommand" in r["match"] for p in r["match"].get("program", ())
+        )
 
     def program(self, name: str) -> Program:
         return self.programs.get(name, DEFAULT_PROGRAM)

@@ -355,6 +355,39 @@ def _ssh(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
         _text(cmd.replace(redirects=(), stdin=None), text, f"ssh {host}", out, reader, depth)
 
 
+GIT_VALUE_OPTIONS = frozenset({"-C", "-c", "--git-dir", "--work-tree", "--namespace", "--config-env"})
+
+
+def _git(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
+    """git itself, and the shell commands git runs for it: ``submodule foreach CMD``,
+    ``rebase --exec CMD`` / ``-x CMD``, ``bisect run CMD ARGS``."""
+    out.commands.append(cmd)
+    words = cmd.words
+    values = [w.value for w in words]
+    i = 1
+    while i < len(values) and values[i].startswith("-"):
+        i += 2 if values[i] in GIT_VALUE_OPTIONS else 1
+    if i >= len(values):
+        return
+    sub = values[i]
+    plain = cmd.replace(redirects=(), stdin=None)
+    if sub == "submodule" and "foreach" in values[i + 1:]:
+        k = values.index("foreach", i + 1) + 1
+        while k < len(values) and values[k] in ("--recursive", "-q", "--quiet"):
+            k += 1
+        if k < len(words):
+            _text(plain, " ".join(values[k:]), "git submodule foreach", out, reader, depth)
+    elif sub == "rebase":
+        for k in range(i + 1, len(values)):
+            v = values[k]
+            if v in ("-x", "--exec") and k + 1 < len(values):
+                _text(plain, values[k + 1], "git rebase --exec", out, reader, depth)
+            elif v.startswith("--exec="):
+                _text(plain, v.partition("=")[2], "git rebase --exec", out, reader, depth)
+    elif sub == "bisect" and i + 1 < len(values) and values[i + 1] == "run":
+        _inner(plain, i + 2, "git bisect run", out, reader, depth)
+
+
 def _kubectl(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
     out.commands.append(cmd)
     values = [w.value for w in cmd.words]
@@ -558,6 +591,7 @@ HANDLERS: dict[str, Callable[[Command, Reader, Expansion, int], None]] = {
     "parallel": _parallel,
     "find": _find,
     "ssh": _ssh,
+    "git": _git,
     "kubectl": _kubectl,
     "oc": _kubectl,
     "docker": _docker,
