@@ -349,6 +349,8 @@ def _ssh(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
     if i + 1 < len(cmd.words):
         host = cmd.words[i].value
         remote = cmd.words[i + 1 :]
+        if remote and remote[0].value == "--":
+            remote = remote[1:]
         text = " ".join(w.value for w in remote)
         if any(w.dynamic for w in remote):
             out.problem("the remote command holds expansions made before ssh sends it", cmd)
@@ -389,12 +391,35 @@ def _git(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
 
 
 def _kubectl(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
+    """kubectl itself, and the command after ``--`` of exec, debug and run (which runs in a
+    container, or on the node for ``kubectl debug node/...``)."""
     out.commands.append(cmd)
     values = [w.value for w in cmd.words]
-    if "exec" in values and "--" in values:
+    if "--" in values:
         k = values.index("--")
-        if values.index("exec") < k:
-            _inner(cmd.replace(redirects=()), k + 1, f"{cmd.program} exec", out, reader, depth)
+        verbs = [v for v in values[1:k] if v in ("exec", "debug", "run", "attach")]
+        if verbs:
+            _inner(cmd.replace(redirects=()), k + 1, f"{cmd.program} {verbs[0]}", out, reader, depth)
+    elif cmd.program == "oc" and len(values) > 2 and values[1] == "rsh":
+        i = skip_options(cmd.words, 2, "c", frozenset({"--container", "--shell", "--timeout"}))
+        _inner(cmd.replace(redirects=()), i + 1, "oc rsh", out, reader, depth)
+
+
+def _bundled_kubectl(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
+    """``microk8s kubectl ...``, ``k3s kubectl ...``, ``minikube kubectl -- ...``: the
+    bundled CLI is the real one."""
+    values = [w.value for w in cmd.words]
+    if len(values) > 1 and values[1] in ("kubectl", "helm", "helm3", "ctr", "crictl", "oc"):
+        start = 1
+        if cmd.program == "minikube" and "--" in values:
+            rest = cmd.words[values.index("--") + 1:]
+            inner = cmd.replace(words=(Word("kubectl"),) + rest, via=cmd.via + ("minikube",),
+                                text=join_words((Word("kubectl"),) + rest))
+            expand_one(inner, reader, out, depth + 1)
+            return
+        _inner(cmd, start, cmd.program, out, reader, depth)
+        return
+    out.commands.append(cmd)
 
 
 def _docker(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
@@ -594,6 +619,10 @@ HANDLERS: dict[str, Callable[[Command, Reader, Expansion, int], None]] = {
     "git": _git,
     "kubectl": _kubectl,
     "oc": _kubectl,
+    "microk8s": _bundled_kubectl,
+    "microk8s.kubectl": _simple_wrapper(""),
+    "k3s": _bundled_kubectl,
+    "minikube": _bundled_kubectl,
     "docker": _docker,
     "podman": _docker,
     "nerdctl": _docker,
