@@ -159,8 +159,9 @@ class Context:
             classes.add("root")
         if path in CRITICAL_DIRS or path == home:
             classes.add("critical")
-        if any(_under(path, t) for t in self.temp_dirs):
-            classes.add("temp")
+        owned = _under(path, home) or (ws is not None and _under(path, ws))
+        if not owned and any(_under(path, t) for t in self.temp_dirs):
+            classes.add("temp")  # a workspace or home that lives under /tmp is not scratch space
         elif path.startswith("/dev/") and not any(_under(path, d) for d in HARMLESS_DEVICES):
             classes.add("device")
         if any(_under(path, d) for d in self.guardsh_dirs):
@@ -270,7 +271,7 @@ class Classifier:
     def classify(self, text: str, ctx: Context, params: dict[str, str] | None = None) -> Verdict:
         """The verdict on one shell text; ``params`` are its positional parameters if known."""
         parsed = parse_script(text, params)
-        reader = Reader(ctx.cwd, ctx.read_files, ctx.stdin_is_tty)
+        reader = Reader(ctx.cwd, ctx.read_files, ctx.stdin_is_tty, ctx.home)
         expansion = expand(parsed.commands, reader)
         mode = parsed.mode
         order = ("full", "fallback", "opaque")

@@ -85,6 +85,14 @@ def start_time(pid: int) -> str | None:
     return fields[19] if fields and len(fields) > 19 else None
 
 
+def _initial_environ(pid: int) -> list[bytes]:
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            return f.read().split(b"\0")
+    except OSError:
+        return []
+
+
 def nest_token(texts: list[str]) -> str | None:
     pid = os.getpid()  # exec keeps the pid: this is the bash about to run
     started = start_time(pid)
@@ -109,6 +117,10 @@ def trusted_hashes(env: dict[str, str] | os._Environ[str]) -> frozenset[str]:
     current = os.getppid()
     for _ in range(128):
         if current == pid:
+            # the token must be in the environment that process was exec'd with (set by guardsh
+            # before exec), not merely exported later by something running under it
+            if f"{NEST_VAR}={token}".encode() not in _initial_environ(pid):
+                return frozenset()
             return frozenset(h for h in hashes.split(",") if h)
         if current <= 1:
             break
@@ -128,8 +140,19 @@ def exec_bash(bash: str, argv0: str, args: list[str], texts: list[str], stdin_da
         os.environ[NEST_VAR] = token
     if stdin_data is not None:
         _feed_stdin(stdin_data)
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:  # None when the caller closed the fd (>&-)
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+    import signal
+
+    # Python ignores SIGPIPE and SIGXFSZ, and an ignored signal stays ignored across exec:
+    # give bash the dispositions it would have had (yes | head -1 must die of SIGPIPE).
+    for sig in (signal.SIGPIPE, getattr(signal, "SIGXFSZ", None)):
+        if sig is not None:
+            signal.signal(sig, signal.SIG_DFL)
     os.execv(bash, [argv0] + args)
 
 

@@ -5,8 +5,13 @@ commands (``bash -lc '...'``, ``sh script.sh``).
 """
 from __future__ import annotations
 
-LONG_WITH_VALUE = frozenset({"--rcfile", "--init-file"})
-SHORT_WITH_VALUE = frozenset("oO")
+# bash's long options (shell.c long_args); bash also accepts them with a single dash.
+LONG_OPTIONS = frozenset({
+    "debug", "debugger", "dump-po-strings", "dump-strings", "help", "init-file", "login",
+    "noediting", "noprofile", "norc", "posix", "pretty-print", "protected", "rcfile", "restricted",
+    "verbose", "version", "wordexp",
+})
+LONG_WITH_VALUE = frozenset({"rcfile", "init-file"})
 
 
 class Invocation:
@@ -17,7 +22,8 @@ class Invocation:
     ``--version``/``--help``, which run nothing.
     """
 
-    __slots__ = ("command", "name", "args", "script", "stdin", "interactive", "login", "noexec", "info", "error")
+    __slots__ = ("command", "name", "args", "script", "stdin", "interactive", "login", "noexec", "info", "error",
+                 "rcfile")
 
     def __init__(self) -> None:
         self.command: str | None = None
@@ -30,6 +36,7 @@ class Invocation:
         self.noexec = False
         self.info = False
         self.error: str | None = None
+        self.rcfile: str | None = None  # --rcfile / --init-file: sourced by an interactive shell
 
     def params(self, default_zero: str) -> dict[str, str]:
         """Positional parameters as the shell will see them (``$0``, ``$1``..., ``$#``)."""
@@ -41,49 +48,56 @@ class Invocation:
 
 
 def parse_shell_argv(args: list[str], argv0: str = "bash") -> Invocation:
-    """Parse the arguments after the shell's name."""
+    """Parse the arguments after the shell's name, the way bash's shell.c does.
+
+    Long options come first, with one dash or two (``-norc`` is ``--norc``).  Then option
+    clusters starting with ``-`` or ``+``: ``c``, ``s``, ``i`` and ``l`` count after either
+    sign, ``o`` and ``O`` take the next argument and the cluster goes on (``-oc pipefail CMD``).
+    """
     inv = Invocation()
     inv.login = argv0.startswith("-")
     i, n = 0, len(args)
     want_command = False
-    # GNU long options come first.
-    while i < n and args[i].startswith("--") and args[i] != "--":
+    while i < n and args[i].startswith("-") and len(args[i]) > 1:
         opt = args[i]
-        if opt == "--login":
+        name = opt[2:] if opt.startswith("--") else opt[1:]
+        if opt == "--":
+            break
+        if name not in LONG_OPTIONS:
+            if opt.startswith("--"):
+                inv.error = f"{opt}: invalid option"  # bash refuses it and exits 2
+                return inv
+            break  # a cluster of single-letter options
+        if name == "login":
             inv.login = True
-        elif opt in ("--version", "--help"):
+        elif name in ("version", "help", "dump-strings", "dump-po-strings", "pretty-print"):
             inv.info = True
-        elif opt in LONG_WITH_VALUE:
+        elif name in LONG_WITH_VALUE:
             i += 1
+            if i < n:
+                inv.rcfile = args[i]
         i += 1
     while i < n:
         arg = args[i]
+        i += 1
         if arg in ("--", "-"):
-            i += 1
             break
         if len(arg) < 2 or arg[0] not in "-+":
+            i -= 1
             break
-        j = 1
-        while j < len(arg):
-            ch = arg[j]
-            if ch in SHORT_WITH_VALUE:
-                # -o OPTION / -O SHOPT take the next argument (bash ignores attached text)
-                i += 1
-                j = len(arg)
-                continue
-            if arg[0] == "-":
-                if ch == "c":
-                    want_command = True
-                elif ch == "s":
-                    inv.stdin = True
-                elif ch == "i":
-                    inv.interactive = True
-                elif ch == "l":
-                    inv.login = True
-                elif ch == "n":
-                    inv.noexec = True
-            j += 1
-        i += 1
+        for ch in arg[1:]:
+            if ch in "oO":
+                i += 1  # -o OPTION / -O SHOPT take the next argument; the cluster goes on
+            elif ch == "c":
+                want_command = True
+            elif ch == "s":
+                inv.stdin = True
+            elif ch == "i":
+                inv.interactive = True
+            elif ch == "l":
+                inv.login = True
+            elif ch == "n" and arg[0] == "-":
+                inv.noexec = True
     rest = args[i:]
     if want_command:
         if not rest:

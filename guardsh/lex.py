@@ -68,6 +68,21 @@ def name_end(text: str, i: int) -> int:
     return -1
 
 
+def _closes_bracket(text: str, i: int) -> bool:
+    """``[`` starts a pattern only when a ``]`` closes it within the same word."""
+    j = i + 2  # "[]...]" : a ] right after [ is part of the set
+    while j < len(text) and text[j] not in METACHARS:
+        if text[j] == "]":
+            return True
+        j += 1
+    return False
+
+
+def _plain_value(value: str) -> bool:
+    """A value that unquoted expansion leaves as one literal word (no splitting, no globbing)."""
+    return not any(c in value for c in " \t\n*?[")
+
+
 def _run_of(text: str, i: int, chars: frozenset[str], limit: int) -> int:
     j = i
     while j < len(text) and j - i < limit and text[j] in chars:
@@ -143,40 +158,101 @@ class ExtractResult:
 
 
 def find_close(text: str, i: int, open_: str = "(", close: str = ")") -> int:
-    """Index just past the bracket closing the one opened before ``i``; quote-aware."""
+    """Index just past the bracket closing the one opened before ``i``.
+
+    Quote-aware; for ``$( )`` also skips here-document bodies and does not count the ``)`` of
+    ``case`` patterns, as bash's own parser does.
+    """
     depth = 1
     n = len(text)
+    pending: list[tuple[str, bool]] = []  # here-documents whose bodies start at the next newline
+    in_case = 0
+    word_start = True
+    command_sub = open_ == "("
     while i < n:
         c = text[i]
         if c == "\\":
             i += 2
+            word_start = False
+            continue
+        if c == "\n" and pending:
+            i = _skip_heredoc_bodies(text, i + 1, pending)
+            pending = []
+            word_start = True
             continue
         if c == "'":
             j = text.find("'", i + 1)
             if j < 0:
                 raise LexError("unterminated single quote")
             i = j + 1
+            word_start = False
             continue
         if c == '"':
             i = _skip_double(text, i + 1)
+            word_start = False
             continue
         if c == "`":
             i = _skip_backtick(text, i + 1)
+            word_start = False
             continue
         if c == "$" and text.startswith("$(", i):
             i = find_close(text, i + 2)
+            word_start = False
             continue
         if c == "$" and text.startswith("${", i):
             i = find_close(text, i + 2, "{", "}")
+            word_start = False
             continue
-        if c == open_:
+        if command_sub and c == "<" and text.startswith("<<", i) and not text.startswith("<<<", i):
+            j = i + 2
+            strip = text.startswith("-", j)
+            j += strip
+            while j < n and text[j] in " \t":
+                j += 1
+            k = j
+            while k < n and text[k] not in " \t\n;&|<>()":
+                k += 1
+            delim = text[j:k].replace("'", "").replace('"', "").replace("\\", "")
+            if delim:
+                pending.append((delim, strip))
+                i = k
+                word_start = False
+                continue
+        if command_sub and word_start and _keyword_at(text, i, "case"):
+            in_case += 1
+            i += 4
+            word_start = False
+            continue
+        if command_sub and word_start and in_case and _keyword_at(text, i, "esac"):
+            in_case -= 1
+            i += 4
+            word_start = False
+            continue
+        if c == open_ and not in_case:
             depth += 1
-        elif c == close:
+        elif c == close and not in_case:
             depth -= 1
             if depth == 0:
                 return i + 1
+        word_start = c in " \t\n;&|()"
         i += 1
     raise LexError(f"unbalanced {open_!r}")
+
+
+def _keyword_at(text: str, i: int, word: str) -> bool:
+    end = i + len(word)
+    return text.startswith(word, i) and (end == len(text) or text[end] in " \t\n;&|)")
+
+
+def _skip_heredoc_bodies(text: str, i: int, pending: list[tuple[str, bool]]) -> int:
+    for delim, strip in pending:
+        while i < len(text):
+            j = text.find("\n", i)
+            line = text[i:] if j < 0 else text[i:j]
+            i = len(text) if j < 0 else j + 1
+            if (line.lstrip("\t") if strip else line) == delim:
+                break
+    return i
 
 
 def _skip_double(text: str, i: int) -> int:
@@ -320,7 +396,7 @@ class _WordReader:
         if nxt == "{":
             end = find_close(text, i + 2, "{", "}")
             inner = text[i + 2 : end - 1]
-            if self.params is not None and inner in self.params:
+            if self.params is not None and inner in self.params and (quoted or _plain_value(self.params[inner])):
                 self.out.append(self.params[inner])
             else:
                 self.subs.extend(find_subs(inner))
@@ -336,7 +412,7 @@ class _WordReader:
         end = name_end(text, i + 1)
         if end > 0:
             name = text[i + 1 : end]
-            if self.params is not None and name in self.params:
+            if self.params is not None and name in self.params and (quoted or _plain_value(self.params[name])):
                 self.out.append(self.params[name])
             else:
                 self.out.append("$" + name)
@@ -400,6 +476,7 @@ class _WordReader:
                         self.out.append(text[i + 1])
                     i += 2
                 else:
+                    self.out.append("\\")  # a backslash at the very end stays literal
                     i += 1
             elif c == "'":
                 j = text.find("'", i + 1)
@@ -414,7 +491,7 @@ class _WordReader:
             elif c == "`":
                 i = self.backtick(i)
             else:
-                if c in "*?[":
+                if c in "*?" or (c == "[" and _closes_bracket(text, i)):
                     self.glob = True
                 elif c == "{" and _is_brace_expansion(text, i):
                     self.glob = True
@@ -442,7 +519,23 @@ def _expand_all_params(raw: str, params: dict[str, str] | None) -> list[str] | N
     if params is None or raw not in ('"$@"', "$@", '"${@}"', "${@}", "$*"):
         return None
     count = int(params.get("#", "0"))
-    return [params[str(k)] for k in range(1, count + 1)]
+    values = [params[str(k)] for k in range(1, count + 1)]
+    if raw.startswith('"'):
+        return values  # "$@": one word per parameter
+    return [part for v in values for part in v.split()]  # unquoted: each is split again
+
+
+def _split_param(raw: str, params: dict[str, str] | None) -> list[str] | None:
+    """An unquoted ``$1`` / ``${1}`` standing alone is split on blanks, as bash splits it."""
+    if params is None or not raw.startswith("$"):
+        return None
+    name = raw[2:-1] if raw.startswith("${") and raw.endswith("}") else raw[1:]
+    value = params.get(name)
+    if value is None or name_end(raw, 1 if raw[1] != "{" else 2) != len(raw) - (raw[1] == "{"):
+        return None
+    if _plain_value(value):
+        return None
+    return value.split()
 
 
 def tokenize(text: str, params: dict[str, str] | None = None) -> list[Token]:
@@ -505,6 +598,8 @@ def tokenize(text: str, params: dict[str, str] | None = None) -> list[Token]:
         word, end = read_word(text, i, params)
         raw = text[i:end]
         expanded = _expand_all_params(raw, params)
+        if expanded is None:
+            expanded = _split_param(raw, params)
         if expanded is not None:
             for value in expanded:
                 tokens.append(Token("word", raw, i, end, word=Word(value)))
@@ -526,7 +621,7 @@ def _at_command_start(tokens: list[Token]) -> bool:
     last = tokens[-1]
     if last.kind == "op":
         return last.raw in COMMAND_START_OPS
-    return last.kind == "word" and last.raw in ("then", "do", "else", "if", "while", "until", "elif", "{", "!")
+    return last.kind == "word" and last.raw in ("then", "do", "else", "if", "while", "until", "elif", "{", "!", "for")
 
 
 def _read_redirect(

@@ -19,11 +19,12 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Callable
 
-SHELLS = frozenset({"bash", "sh", "zsh", "dash", "ksh", "ash", "mksh", "rbash", "busybox-sh"})
+SHELLS = frozenset({"bash", "sh", "zsh", "dash", "ksh", "ash", "mksh", "rbash", "busybox-sh", "guardsh"})
+GUARDSH_SUBCOMMANDS = frozenset({"check", "rules", "version", "help", "audit", "log", "approver", "hook", "wrap"})
 MAX_FILE = 1024 * 1024
 TRUSTED_SOURCES = (
-    "/.claude/shell-snapshots/",  # Claude Code's snapshot of the user's shell functions
-    "/.codex/shell_snapshots/",  # Codex's equivalent
+    ".claude/shell-snapshots/",  # Claude Code's snapshot of the user's shell functions
+    ".codex/shell_snapshots/",  # Codex's equivalent
 )
 
 
@@ -48,18 +49,28 @@ class Expansion:
 class Reader:
     """Where files named by commands are read from (scripts, sourced files)."""
 
-    __slots__ = ("cwd", "read_files", "stdin_is_tty")
+    __slots__ = ("cwd", "read_files", "stdin_is_tty", "home")
 
-    def __init__(self, cwd: str, read_files: bool = True, stdin_is_tty: bool = True) -> None:
+    def __init__(self, cwd: str, read_files: bool = True, stdin_is_tty: bool = True, home: str = "") -> None:
         self.cwd = cwd
         self.read_files = read_files
         self.stdin_is_tty = stdin_is_tty
+        self.home = home
+
+    def trusted_source(self, path: str) -> bool:
+        """An agent's shell snapshot, in the user's own home directory (writing there asks)."""
+        if not self.home or ".." in path.split("/"):
+            return False
+        full = os.path.normpath(os.path.join(self.cwd, path.replace("~", self.home, 1) if path.startswith("~") else path))
+        return any(full.startswith(os.path.join(self.home, t)) for t in TRUSTED_SOURCES)
 
     def read(self, path: str) -> str | None:
         """Text of a script file, or None when it cannot be read or is not text."""
         if not self.read_files:
             return None
         full = os.path.join(self.cwd, os.path.expanduser(path))
+        if not _regular_file(full):
+            return None  # /dev/stdin, a FIFO, a directory: reading it would steal or block
         try:
             with open(full, "rb") as f:
                 data = f.read(MAX_FILE + 1)
@@ -74,6 +85,8 @@ class Reader:
         if not self.read_files:
             return None
         full = os.path.join(self.cwd, os.path.expanduser(path))
+        if os.path.exists(full) and not _regular_file(full):
+            return True  # a FIFO or device as a script: treat as a script guardsh cannot read
         try:
             with open(full, "rb") as f:
                 head = f.read(256)
@@ -89,6 +102,15 @@ class Reader:
                 name = interp[-1].rsplit(b"/", 1)[-1]
             return name.decode(errors="replace") in SHELLS
         return b"\0" not in head and not head.startswith(b"\x7fELF")
+
+
+def _regular_file(path: str) -> bool:
+    import stat
+
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 def join_words(words: tuple[Word, ...] | list[Word]) -> str:
@@ -157,6 +179,11 @@ def expand_one(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None
         out.worsen("opaque")
         out.commands.append(cmd)
         return
+    if first.glob:
+        out.problem(f"the program is a pattern ({first.value}): bash expands it to a name guardsh cannot see", cmd)
+        out.worsen("opaque")
+        out.commands.append(cmd)
+        return
     handler = HANDLERS.get(cmd.program)
     if handler is None and cmd.program in SHELLS:
         handler = _shell
@@ -210,6 +237,9 @@ def _sudo(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
         "--user", "--group", "--close-from", "--host", "--prompt", "--other-user", "--role",
         "--type", "--command-timeout", "--chdir", "--chroot"}))
     flags = {w.value for w in words[1:i]}
+    if "-e" in flags or "--edit" in flags:  # sudoedit: the words are files to edit
+        out.commands.append(cmd)
+        return
     if not _inner(cmd, i, cmd.program, out, reader, depth):
         if any(f in flags for f in ("-i", "-s", "--login", "--shell")) or any(
             f.startswith("-") and not f.startswith("--") and ("i" in f or "s" in f) for f in flags
@@ -235,7 +265,7 @@ def _env(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
         if w == "--":
             i += 1
             break
-        if w.startswith("-") and w != "-":
+        if w.startswith("-"):  # includes a lone "-", which means -i
             i += 1
             continue
         break
@@ -278,9 +308,9 @@ def _exec(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
 
 
 def _xargs(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
-    i = skip_options(cmd.words, 1, "adEeILlnPs", frozenset({
-        "--arg-file", "--delimiter", "--eof", "--replace", "--max-lines", "--max-args",
-        "--max-procs", "--max-chars", "--process-slot-var"}))
+    # -e, -i, -l (and --eof, --replace, --max-lines) take only an attached value, never the next word
+    i = skip_options(cmd.words, 1, "adEILnPs", frozenset({
+        "--arg-file", "--delimiter", "--max-args", "--max-procs", "--max-chars", "--process-slot-var"}))
     if not _inner(cmd, i, "xargs", out, reader, depth, args_from_stdin=True):
         out.commands.append(cmd)  # xargs alone runs echo
 
@@ -343,14 +373,16 @@ def _replace_braces(word: Word, target: Word) -> Word:
                 word.glob or target.glob, word.subs, target.tilde if word.value.startswith("{}") else word.tilde)
 
 
+SSH_VALUE_OPTIONS = "bcDEeFIiJLlmOopQRSWwB"
+
+
 def _ssh(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
     out.commands.append(cmd)
-    i = skip_options(cmd.words, 1, "bcDEeFIiJLlmOopQRSWwB")
+    i = skip_options(cmd.words, 1, SSH_VALUE_OPTIONS)
     if i + 1 < len(cmd.words):
         host = cmd.words[i].value
-        remote = cmd.words[i + 1 :]
-        if remote and remote[0].value == "--":
-            remote = remote[1:]
+        j = skip_options(cmd.words, i + 1, SSH_VALUE_OPTIONS)  # ssh reads options after the host too
+        remote = cmd.words[j:]
         text = " ".join(w.value for w in remote)
         if any(w.dynamic for w in remote):
             out.problem("the remote command holds expansions made before ssh sends it", cmd)
@@ -422,13 +454,22 @@ def _bundled_kubectl(cmd: Command, reader: Reader, out: Expansion, depth: int) -
     out.commands.append(cmd)
 
 
+COMPOSE_OPTIONS = frozenset({"--file", "--project-name", "--profile", "--env-file", "--project-directory"})
+
+
 def _docker(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
+    """docker/podman itself, and the command of ``docker [container] exec C CMD`` and
+    ``docker compose exec`` / ``docker-compose exec SERVICE CMD``."""
     out.commands.append(cmd)
     words = cmd.words
-    i = skip_options(words, 1, "cHl", frozenset({"--context", "--host", "--config", "--log-level"}))
-    if i < len(words) and words[i].value == "compose":
-        i = skip_options(words, i + 1, "fp", frozenset({"--file", "--project-name", "--profile", "--env-file",
-                                                         "--project-directory"}))
+    if cmd.program == "docker-compose":
+        i = skip_options(words, 1, "fp", COMPOSE_OPTIONS)
+    else:
+        i = skip_options(words, 1, "cHl", frozenset({"--context", "--host", "--config", "--log-level"}))
+        if i < len(words) and words[i].value == "compose":
+            i = skip_options(words, i + 1, "fp", COMPOSE_OPTIONS)
+        elif i < len(words) and words[i].value == "container":
+            i += 1
     if i < len(words) and words[i].value == "exec":
         j = skip_options(words, i + 1, "euw", frozenset({"--env", "--env-file", "--user", "--workdir",
                                                            "--detach-keys", "--index"}))
@@ -436,6 +477,9 @@ def _docker(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
 
 
 def _shell(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
+    if cmd.program == "guardsh" and len(cmd.words) > 1 and cmd.words[1].value in GUARDSH_SUBCOMMANDS:
+        out.commands.append(cmd)  # guardsh check/rules/...: not a shell invocation
+        return
     inv = parse_shell_argv([w.value for w in cmd.words[1:]], cmd.words[0].value)
     label = cmd.program
     if inv.info or inv.noexec:
@@ -445,9 +489,17 @@ def _shell(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
         if any(w.dynamic for w in cmd.words[1:] if w.value == inv.command):
             out.problem(f"{label} -c runs a string built at run time", cmd)
             out.worsen("opaque")
-        _text(cmd, inv.command, f"{label} -c", out, reader, depth, inv.params(label))
+        if cmd.args_from_stdin or any(w.dynamic for w in cmd.words[1:]):
+            # xargs/find add arguments at run time: "$@" is unknown, not empty
+            _text(cmd, inv.command, f"{label} -c", out, reader, depth, None, args_from_stdin=cmd.args_from_stdin)
+        else:
+            _text(cmd, inv.command, f"{label} -c", out, reader, depth, inv.params(label))
         return
     if inv.script is not None:
+        body = _stdin_body(cmd, inv.script)
+        if body is not None:
+            _text(cmd, body, f"{label} {inv.script}", out, reader, depth, inv.params(label))
+            return
         text = reader.read(inv.script)
         if text is None:
             out.problem(f"{label} runs the script {inv.script}, which guardsh cannot read", cmd)
@@ -457,6 +509,19 @@ def _shell(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
         _text(cmd, text, f"{label} {inv.script}", out, reader, depth, inv.params(label))
         return
     _shell_stdin(cmd, label, out, reader, depth)
+
+
+STDIN_PATHS = ("/dev/stdin", "/dev/fd/0", "/proc/self/fd/0")
+
+
+def _stdin_body(cmd: Command, path: str) -> str | None:
+    """``bash /dev/stdin <<< CMD``: the script is the command's own here-document or string."""
+    if path not in STDIN_PATHS:
+        return None
+    for r in cmd.redirects:
+        if r.heredoc is not None and r.fd in (None, 0):
+            return r.heredoc
+    return None
 
 
 def _shell_stdin(cmd: Command, label: str, out: Expansion, reader: Reader, depth: int) -> None:
@@ -532,9 +597,10 @@ def _source(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
         out.problem(f"{cmd.program} of a file named at run time ({target.value})", cmd)
         out.worsen("opaque")
         return
-    if any(marker in target.value for marker in TRUSTED_SOURCES):
+    if reader.trusted_source(target.value):
         return
-    text = reader.read(target.value)
+    body = _stdin_body(cmd, target.value)
+    text = body if body is not None else reader.read(target.value)
     if text is None:
         out.problem(f"{cmd.program} of {target.value}, which guardsh cannot read", cmd)
         out.worsen("opaque")
@@ -553,6 +619,19 @@ def _trap(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
             out.worsen("opaque")
         else:
             _text(cmd, words[0].value, "trap", out, reader, depth)
+
+
+def _alias(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
+    """An alias's value is shell code that runs wherever the alias is used."""
+    out.commands.append(cmd)
+    for w in cmd.words[1:]:
+        name, eq, value = w.value.partition("=")
+        if eq and value:
+            if w.dynamic:
+                out.problem(f"alias {name} is defined from a value built at run time", cmd)
+                out.worsen("opaque")
+            else:
+                _text(cmd, value, f"alias {name}", out, reader, depth)
 
 
 def _su(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
@@ -574,7 +653,7 @@ def _su(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
 
 def _watch(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
     words = cmd.words
-    i = skip_options(words, 1, "ngq", frozenset({"--interval", "--chgexit", "--equexit", "--differences"}))
+    i = skip_options(words, 1, "nq", frozenset({"--interval", "--equexit"}))
     flags = {w.value for w in words[1:i]}
     if i >= len(words):
         out.commands.append(cmd)
@@ -586,7 +665,7 @@ def _watch(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
 
 def _flock(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
     words = cmd.words
-    i = skip_options(words, 1, "wEF", frozenset({"--timeout", "--conflict-exit-code"}))
+    i = skip_options(words, 1, "wE", frozenset({"--timeout", "--wait", "--conflict-exit-code"}))
     values = [w.value for w in words]
     if i + 2 < len(words) and values[i + 1] in ("-c", "--command"):
         _text(cmd, values[i + 2], "flock -c", out, reader, depth)
@@ -599,7 +678,7 @@ HANDLERS: dict[str, Callable[[Command, Reader, Expansion, int], None]] = {
     "doas": _sudo,
     "env": _env,
     "nice": _simple_wrapper("n", frozenset({"--adjustment"}), numeric_ok=True),
-    "ionice": _simple_wrapper("cnpPut", frozenset({"--class", "--classdata"})),
+    "ionice": _simple_wrapper("cnpPu", frozenset({"--class", "--classdata", "--pid", "--pgid", "--uid"})),
     "nohup": _simple_wrapper(""),
     "timeout": _simple_wrapper("sk", frozenset({"--signal", "--kill-after"}), positionals=1),
     "time": _simple_wrapper("fo", frozenset({"--format", "--output"})),
@@ -626,10 +705,12 @@ HANDLERS: dict[str, Callable[[Command, Reader, Expansion, int], None]] = {
     "docker": _docker,
     "podman": _docker,
     "nerdctl": _docker,
+    "docker-compose": _docker,
     "eval": _eval,
     "source": _source,
     ".": _source,
     "trap": _trap,
+    "alias": _alias,
     "su": _su,
     "runuser": _su,
     "watch": _watch,
