@@ -317,7 +317,7 @@ class Classifier:
         known = True
         program_risk = Risk.READ_ONLY
         if not cmd.words:
-            for rule in rules.by_program.get("", ()):
+            for rule in rules.for_program(""):
                 if self._applies(rule, cmd, view, ctx, cwds):
                     found.append(_match(rule, cmd))
             if found:
@@ -326,7 +326,7 @@ class Classifier:
             if view.help:
                 program_risk = Risk.READ_ONLY
             else:
-                for rule in rules.by_program.get(prog, ()):
+                for rule in rules.for_program(prog):
                     if self._applies(rule, cmd, view, ctx, cwds):
                         found.append(_match(rule, cmd))
                 for rule in rules.glob_rules:

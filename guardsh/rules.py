@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 from guardsh import __version__
 from guardsh.model import Risk
 
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4
 RISKS = ("read-only", "reversible", "destructive", "catastrophic")
 PATH_CLASSES = (
     "root", "critical", "system", "home", "secrets", "git-dir", "guardsh", "protected", "device",
@@ -499,18 +499,24 @@ DEFAULT_PROGRAM = Program({})
 
 
 class RuleSet:
-    """Compiled rules, indexed by program name."""
+    """Compiled rules, indexed by program name.
+
+    Built from rule files (``RuleSet(data)``) or from the cache (``RuleSet.unpack``); from the
+    cache, each program's rules stay marshalled until a command names that program, so a
+    command pays for the rules it can match, not for all of them.
+    """
 
     def __init__(self, data: dict[str, Any], files: list[str] | None = None) -> None:
-        self.data = data
         self.files = files or []
-        self.rules: list[dict[str, Any]] = data["rules"]
+        self._packed: dict[str, Any] | None = None
+        self._rules: list[dict[str, Any]] | None = data["rules"]
         self.defaults: dict[str, int] = data["defaults"]
-        self.programs = {name: Program(spec) for name, spec in data["programs"].items()}
+        self._specs: dict[str, Any] = dict(data["programs"])
+        self.programs: dict[str, Program] = {}
         self.by_program: dict[str, list[dict[str, Any]]] = {}
         self.glob_rules: list[dict[str, Any]] = []
         self.any_rules: list[dict[str, Any]] = []
-        for rule in self.rules:
+        for rule in data["rules"]:
             progs = rule["match"].get("program")
             if progs is None:
                 self.any_rules.append(rule)
@@ -519,16 +525,68 @@ class RuleSet:
             else:
                 for p in progs:
                     self.by_program.setdefault(p, []).append(rule)
-        self.known = set(self.defaults) | set(self.by_program) | set(self.programs)
+        self.known = set(self.defaults) | set(self.by_program) | set(self._specs)
         self.with_subcommands = frozenset(
-            p for r in self.rules if "subcommand" in r["match"] for p in r["match"].get("program", ())
+            p for r in data["rules"] if "subcommand" in r["match"] for p in r["match"].get("program", ())
         )
 
+    def pack(self) -> dict[str, Any]:
+        """The cache form: every program's rules and settings marshalled separately."""
+        rules = self.rules
+        return {
+            "by_program": {p: marshal.dumps(_plain(r)) for p, r in self.by_program.items()},
+            "glob": marshal.dumps(_plain(self.glob_rules)),
+            "any": marshal.dumps(_plain(self.any_rules)),
+            "all": marshal.dumps(_plain(rules)),
+            "programs": {p: marshal.dumps(_plain(spec)) for p, spec in self._specs.items()},
+            "defaults": _plain(self.defaults),
+            "known": sorted(self.known),
+            "with_subcommands": sorted(self.with_subcommands),
+        }
+
+    @classmethod
+    def unpack(cls, packed: dict[str, Any], files: list[str]) -> RuleSet:
+        self = cls.__new__(cls)
+        self.files = files
+        self._packed = packed
+        self._rules = None
+        self.defaults = packed["defaults"]
+        self._specs = packed["programs"]
+        self.programs = {}
+        self.by_program = {}
+        self.glob_rules = marshal.loads(packed["glob"])
+        self.any_rules = marshal.loads(packed["any"])
+        self.known = set(packed["known"])
+        self.with_subcommands = frozenset(packed["with_subcommands"])
+        return self
+
+    @property
+    def rules(self) -> list[dict[str, Any]]:
+        if self._rules is None:
+            assert self._packed is not None
+            self._rules = marshal.loads(self._packed["all"])
+        return self._rules
+
+    def for_program(self, name: str) -> list[dict[str, Any]]:
+        found = self.by_program.get(name)
+        if found is None:
+            blob = self._packed["by_program"].get(name) if self._packed is not None else None
+            found = marshal.loads(blob) if blob is not None else []
+            self.by_program[name] = found
+        return found
+
     def program(self, name: str) -> Program:
-        return self.programs.get(name, DEFAULT_PROGRAM)
+        spec = self.programs.get(name)
+        if spec is None:
+            raw = self._specs.get(name)
+            if raw is None:
+                return DEFAULT_PROGRAM
+            spec = Program(marshal.loads(raw) if isinstance(raw, bytes) else raw)
+            self.programs[name] = spec
+        return spec
 
     def candidates(self, name: str) -> list[dict[str, Any]]:
-        found = list(self.by_program.get(name, ()))
+        found = list(self.for_program(name))
         for rule in self.glob_rules:
             if any_match(rule["match"]["program"], name):
                 found.append(rule)
@@ -572,7 +630,7 @@ def load_rules(dirs: list[str] | None = None, use_cache: bool = True, check_exam
             with open(path, "rb") as f:
                 cached = marshal.load(f)
             if isinstance(cached, dict) and cached.get("sig") == sig:
-                return RuleSet(cached["data"], files)
+                return RuleSet.unpack(cached["packed"], files)
         except (OSError, EOFError, ValueError, TypeError, KeyError):
             pass
     data = build(files)
@@ -584,7 +642,7 @@ def load_rules(dirs: list[str] | None = None, use_cache: bool = True, check_exam
         if failures:
             raise RuleError(failures)
     if use_cache:
-        _write_cache(path, {"sig": sig, "data": _plain(data)})
+        _write_cache(path, {"sig": sig, "packed": ruleset.pack()})
     return ruleset
 
 
