@@ -580,21 +580,24 @@ def tokenize(text: str, params: dict[str, str] | None = None) -> list[Token]:
                 continue
         fd: int | None = None
         j = i
-        while j < n and text[j].isdigit():
-            j += 1
-        if j > i and j < n and text[j] in "<>":
-            fd = int(text[i:j])
-        else:
-            j = i
-        op = next((o for o in REDIRECT_OPS if text.startswith(o, j)), None)
-        if op is not None and not (op in ("<", ">") and text.startswith("(", j + 1)):
-            i = _read_redirect(text, i, j, op, fd, tokens, pending, params)
-            continue
-        op = next((o for o in OPERATORS if text.startswith(o, i)), None)
-        if op is not None:
-            tokens.append(Token("op", op, i, i + len(op)))
-            i += len(op)
-            continue
+        if c.isdigit():
+            while j < n and text[j].isdigit():
+                j += 1
+            if j < n and text[j] in "<>":
+                fd = int(text[i:j])
+            else:
+                j = i
+        if text[j] in "<>&":
+            op = next((o for o in REDIRECT_OPS if text.startswith(o, j)), None)
+            if op is not None and not (op in ("<", ">") and text.startswith("(", j + 1)):
+                i = _read_redirect(text, i, j, op, fd, tokens, pending, params)
+                continue
+        if c in ";&|()":
+            op = next((o for o in OPERATORS if text.startswith(o, i)), None)
+            if op is not None:
+                tokens.append(Token("op", op, i, i + len(op)))
+                i += len(op)
+                continue
         word, end = read_word(text, i, params)
         raw = text[i:end]
         expanded = _expand_all_params(raw, params)

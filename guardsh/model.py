@@ -51,6 +51,9 @@ Risk.READ_ONLY, Risk.REVERSIBLE, Risk.DESTRUCTIVE, Risk.CATASTROPHIC = (Risk(i) 
 Decision.ALLOW, Decision.ASK, Decision.DENY = (Decision(i) for i in range(3))
 
 
+_set = object.__setattr__
+
+
 class _Value:
     """Slotted value object: keyword/positional init, equality and repr by fields."""
 
@@ -101,6 +104,15 @@ class Word(_Value):
 
     __slots__ = ("value", "dynamic", "glob", "subs", "tilde")
     _defaults = (False, False, (), False)
+
+    def __init__(self, value: str, dynamic: bool = False, glob: bool = False, subs: tuple[str, ...] = (),
+                 tilde: bool = False) -> None:  # written out: the generic one is the hottest code in guardsh
+        _set(self, "value", value)
+        _set(self, "dynamic", dynamic)
+        _set(self, "glob", glob)
+        _set(self, "subs", subs)
+        _set(self, "tilde", tilde)
+
     value: str
     dynamic: bool
     glob: bool
@@ -139,6 +151,19 @@ class Command(_Value):
 
     __slots__ = ("words", "assignments", "redirects", "text", "via", "stdin", "stdin_from", "args_from_stdin")
     _defaults = ((), (), "", (), None, None, False)
+
+    def __init__(self, words: tuple[Word, ...], assignments: tuple[tuple[str, Word], ...] = (),
+                 redirects: tuple[Redirect, ...] = (), text: str = "", via: tuple[str, ...] = (),
+                 stdin: str | None = None, stdin_from: str | None = None, args_from_stdin: bool = False) -> None:
+        _set(self, "words", words)
+        _set(self, "assignments", assignments)
+        _set(self, "redirects", redirects)
+        _set(self, "text", text)
+        _set(self, "via", via)
+        _set(self, "stdin", stdin)
+        _set(self, "stdin_from", stdin_from)
+        _set(self, "args_from_stdin", args_from_stdin)
+
     words: tuple[Word, ...]
     assignments: tuple[tuple[str, Word], ...]
     redirects: tuple[Redirect, ...]

@@ -83,7 +83,7 @@ def parse_script(
         return result
     extracted = extract_simple(tokens)
     if extracted is None:
-        extracted = _extract_bashlex(text, tokens)
+        extracted = None if _bashlex_rejects(tokens) else _extract_bashlex(text, tokens)
         if extracted is None:
             extracted = extract_tolerant(tokens)
             result.mode = "fallback"
@@ -125,6 +125,19 @@ def _to_command(text: str, ex: Extracted, via: tuple[str, ...]) -> Command:
         stdin="pipe" if ex.piped else None,
         stdin_from=ex.piped_from,
     )
+
+
+BASHLEX_REJECTS = frozenset({"[[", "case", "time", "select", "coproc"})
+
+
+def _bashlex_rejects(tokens: list[Token]) -> bool:
+    """Constructs bashlex cannot parse: go straight to the fallback instead of loading it."""
+    for tok in tokens:
+        if tok.kind == "arith":
+            return True
+        if tok.kind == "word" and (tok.raw in BASHLEX_REJECTS or "$((" in tok.raw or "=(" in tok.raw):
+            return True
+    return False
 
 
 # --- bashlex ---------------------------------------------------------------------------
