@@ -95,6 +95,8 @@ class Context:
                 os.path.join(cache, "guardsh"), os.path.join(self.home, ".local", "share", "guardsh"),
                 "/etc/guardsh", os.path.join(runtime, "guardsh") if runtime else "",
                 install,
+                f"/tmp/guardsh-{os.getuid()}", f"/tmp/guardsh-requests-{os.getuid()}",  # approver sockets
+                os.path.dirname(os.path.expanduser(self.config.audit_log)) if self.config.audit_log else "",
             ) if d
         )
         self.protected_extra = tuple(os.path.normpath(os.path.expanduser(p)) for p in self.config.protected_paths)

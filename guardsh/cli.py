@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 
-SUBCOMMANDS = ("check", "rules", "version", "help")
+SUBCOMMANDS = ("check", "rules", "approver", "audit", "log", "version", "help")
 EXIT_INTERNAL = 125
 
 
@@ -31,6 +31,12 @@ def main(argv: list[str] | None = None) -> int:
         return run_shell(argv0, args)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `guardsh rules list | head`: the reader left; not an error of ours
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+        except OSError:
+            pass
+        return 141
     except SystemExit:
         raise
     except BaseException as e:  # fail closed: a crash runs nothing
@@ -50,6 +56,9 @@ usage: guardsh [bash options] -c COMMAND [NAME [ARGS...]]   run COMMAND if it is
        guardsh [bash options] SCRIPT [ARGS...]              run a script if it is safe
        guardsh check [--json] [--cwd DIR] -- COMMAND          classify without running
        guardsh rules list | test [DIR...]                   show or check the rules
+       guardsh approver                                     approve commands (in your own terminal)
+       guardsh audit [--format F] [--fail-on L] FILE...|-   classify whole logs without running them
+       guardsh log [verify | stats] [--since T] ...         show or verify the audit trail
        guardsh version
 """
 
@@ -63,6 +72,18 @@ def run_subcommand(name: str, args: list[str]) -> int:
         from guardsh.rulescmd import main as rules_main
 
         return rules_main(args)
+    if name == "approver":
+        from guardsh.approver import main as approver_main
+
+        return approver_main(args)
+    if name == "audit":
+        from guardsh.auditcmd import main as audit_main
+
+        return audit_main(args)
+    if name == "log":
+        from guardsh.logcmd import main as log_main
+
+        return log_main(args)
     if name == "version":
         from guardsh import __version__
 

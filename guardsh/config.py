@@ -16,7 +16,12 @@ if TYPE_CHECKING:
     from typing import Any
 
 KEYS = ("profile", "decisions", "bash", "workspace_roots", "regenerable", "protected_paths",
-        "trusted_sources", "disabled_rules", "locked")
+        "trusted_sources", "disabled_rules", "locked", "audit_log",
+        # the approver (guardsh approver, issue 3)
+        "approval_timeout", "approval_mode", "grant_validity", "session_grant_validity",
+        "catastrophic_two_approvers", "circuit_breaker", "denial_memory", "approver_socket", "approver_uid")
+APPROVAL_MODES = ("auto", "wait", "deferred")
+DEFAULT_CIRCUIT_BREAKER = {"max": 10, "window": 300}
 PROFILES = ("default", "strict")
 DEFAULT_DECISIONS = {"read-only": "allow", "reversible": "allow", "destructive": "ask", "catastrophic": "deny"}
 DEFAULT_REGENERABLE = (
@@ -33,7 +38,10 @@ class ConfigError(Exception):
 
 class Config:
     __slots__ = ("profile", "decisions", "bash", "workspace_roots", "regenerable", "protected_paths",
-                 "trusted_sources", "disabled_rules", "files")
+                 "trusted_sources", "disabled_rules", "files", "audit_log",
+                 "approval_timeout", "approval_mode", "grant_validity", "session_grant_validity",
+                 "catastrophic_two_approvers", "breaker_max", "breaker_window", "denial_memory",
+                 "approver_socket", "approver_uid")
 
     def __init__(self, data: dict[str, Any] | None = None, files: tuple[str, ...] = ()) -> None:
         data = data or {}
@@ -48,6 +56,24 @@ class Config:
         self.protected_paths: tuple[str, ...] = tuple(data.get("protected_paths", ()))
         self.trusted_sources: tuple[str, ...] = tuple(data.get("trusted_sources", ()))
         self.disabled_rules = frozenset(data.get("disabled_rules", ()))
+        self.audit_log: str | None = data.get("audit_log")  # None: $XDG_STATE_HOME/guardsh/audit.jsonl
+        # approver: seconds a command waits for a decision; wait | deferred | auto (deferred
+        # for agents that kill slow commands); how long a deferred approval and an "allow for
+        # the session" grant stay valid; whether catastrophic commands may be approved by two
+        # people on two consoles; the circuit breaker; how long a denial is remembered.
+        self.approval_timeout: float = data.get("approval_timeout", 300)
+        self.approval_mode: str = data.get("approval_mode", "auto")
+        self.grant_validity: float = data.get("grant_validity", 900)
+        self.session_grant_validity: float = data.get("session_grant_validity", 4 * 3600)
+        self.catastrophic_two_approvers: bool = data.get("catastrophic_two_approvers", False)
+        breaker = dict(DEFAULT_CIRCUIT_BREAKER)
+        breaker.update(data.get("circuit_breaker", {}))
+        self.breaker_max: int = breaker["max"]
+        self.breaker_window: float = breaker["window"]
+        self.denial_memory: float = data.get("denial_memory", 600)
+        # separate-user mode: the agent's request socket and the uid of the human's console
+        self.approver_socket: str | None = data.get("approver_socket")
+        self.approver_uid: int | None = data.get("approver_uid")
 
     @property
     def strict(self) -> bool:
@@ -94,7 +120,40 @@ def validate(path: str, doc: Any) -> dict[str, Any]:
                 raise ConfigError(f"{where}: key {key!r} must be a list of strings")
         if key == "locked" and not isinstance(value, bool):
             raise ConfigError(f"{where}: key 'locked' must be true or false")
+        if key == "audit_log" and not (isinstance(value, str) and value.startswith(("/", "~/"))
+                                       and not value.endswith("/")):
+            raise ConfigError(f"{where}: key 'audit_log' must be the path of a file, absolute or under ~/ "
+                              "(for example ~/.local/state/guardsh/audit.jsonl)")
+        _validate_approver_key(where, key, value)
     return {str(k): _plain(v) for k, v in doc.items()}
+
+
+def _validate_approver_key(where: str, key: str, value: Any) -> None:
+    def seconds(v: Any) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
+
+    if key == "approval_timeout" and not (seconds(value) and value > 0):
+        raise ConfigError(f"{where}: key 'approval_timeout' must be a number of seconds above 0")
+    if key in ("grant_validity", "session_grant_validity") and not (seconds(value) and value > 0):
+        raise ConfigError(f"{where}: key {key!r} must be a number of seconds above 0")
+    if key == "denial_memory" and not seconds(value):
+        raise ConfigError(f"{where}: key 'denial_memory' must be a number of seconds (0 turns it off)")
+    if key == "approval_mode" and value not in APPROVAL_MODES:
+        raise ConfigError(f"{where}: key 'approval_mode' must be one of {', '.join(APPROVAL_MODES)}")
+    if key == "catastrophic_two_approvers" and not isinstance(value, bool):
+        raise ConfigError(f"{where}: key 'catastrophic_two_approvers' must be true or false")
+    if key == "circuit_breaker":
+        if not isinstance(value, dict) or set(value) - {"max", "window"}:
+            raise ConfigError(f"{where}: key 'circuit_breaker' must be a mapping with 'max' and 'window'")
+        n = value.get("max", 0)
+        if not (isinstance(n, int) and not isinstance(n, bool) and n >= 0):
+            raise ConfigError(f"{where}: circuit_breaker.max must be a whole number (0 turns it off)")
+        if not (seconds(value.get("window", 1)) and value.get("window", 1) > 0):
+            raise ConfigError(f"{where}: circuit_breaker.window must be a number of seconds above 0")
+    if key == "approver_socket" and not (isinstance(value, str) and value.startswith("/")):
+        raise ConfigError(f"{where}: key 'approver_socket' must be an absolute path")
+    if key == "approver_uid" and not (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+        raise ConfigError(f"{where}: key 'approver_uid' must be a numeric uid")
 
 
 def _plain(value: Any) -> Any:

@@ -4,10 +4,11 @@ from __future__ import annotations
 import os
 import sys
 
+from guardsh import audit
 from guardsh.config import Config, ConfigError, load_config
 from guardsh.execute import ExecError, exec_bash, real_bash, text_hash, trusted_hashes
 from guardsh.invocation import parse_shell_argv
-from guardsh.model import Decision
+from guardsh.model import Decision, Risk
 
 EXIT_REFUSED = 126
 EXIT_INTERNAL = 125
@@ -40,14 +41,18 @@ def run_shell(argv0: str, args: list[str]) -> int:
         text = inv.command
         params = inv.params(name)
     elif inv.script is not None:
+        path = find_script(inv.script)
+        if path is None:
+            exec_bash(bash, name, args, [])  # no such file anywhere: bash reports it; nothing runs
         try:
-            with open(inv.script, "rb") as f:
+            with open(path, "rb") as f:
                 text = f.read().decode("utf-8", errors="replace")
         except OSError:
-            exec_bash(bash, name, args, [])  # bash reports the missing script; nothing runs
+            # a directory, or no permission: bash, as the same user, fails the same way and runs nothing
+            exec_bash(bash, name, args, [])
         params = inv.params(name)
     else:
-        if os.isatty(0):
+        if _isatty(0):
             sys.stderr.write(
                 "guardsh: an interactive session needs a terminal guard that this version does not have yet;\n"
                 "guardsh: run commands with guardsh -c 'COMMAND' (nothing was run)\n"
@@ -59,22 +64,61 @@ def run_shell(argv0: str, args: list[str]) -> int:
         exec_bash(bash, name, args, [text], stdin_data)
     if config_error:
         sys.stderr.write(f"guardsh: the config failed to load, so every command is refused:\n{config_error}\n")
+        _audit_refusal(text, None, config, "the config failed to load")
         return EXIT_REFUSED
-    verdict = classify_for_shell(text, config, params, stdin_is_tty=os.isatty(0) if stdin_data is None else True)
+    verdict = classify_for_shell(text, config, params, stdin_is_tty=_isatty(0) if stdin_data is None else True,
+                                 startup=_startup_file(inv, args))
     if verdict is None:
+        _audit_refusal(text, None, config, "the rules failed to load")
         return EXIT_REFUSED
     if verdict.decision == Decision.ALLOW:
+        try:
+            audit.record_invocation(text, verdict, "exec", config)
+        except Exception as e:  # an audit failure must never crash the shell: decide below
+            if verdict.risk >= Risk.DESTRUCTIVE:
+                sys.stderr.write(
+                    f"guardsh: refused: {e}.\n"
+                    f"guardsh: this command is {verdict.risk.label}, and guardsh does not run destructive commands "
+                    "while the audit trail cannot be written. Nothing was run. Ask the user to fix the audit log "
+                    "(free disk space, permissions, or 'audit_log:' in ~/.config/guardsh/config.yaml).\n"
+                )
+                return EXIT_REFUSED
+            sys.stderr.write(f"guardsh: warning: {e}; the command runs but is missing from the audit trail\n")
         exec_bash(bash, name, args, list(verdict.texts), stdin_data)
+    if verdict.decision == Decision.ASK or (verdict.risk == Risk.CATASTROPHIC and config.catastrophic_two_approvers):
+        from guardsh.approve import request_approval  # a human decides (two people for catastrophic)
+
+        def before_run(approver: str) -> None:  # recorded before the approval is used
+            audit.record_invocation(text, verdict, "exec", config, approval="approved", approver=approver)
+
+        approval = request_approval(verdict, config, before_run)
+        if approval.approved:
+            exec_bash(bash, name, args, list(verdict.texts), stdin_data)  # exactly the approved text
+        try:  # the refusal, with the human's reason, is already on stderr
+            audit.record_invocation(text, verdict, "refused", config, exit_status=EXIT_REFUSED,
+                                    approval=approval.state, approver=approval.by or None)
+        except Exception as e:
+            sys.stderr.write(f"guardsh: warning: {e}; this refusal is missing from the audit trail\n")
+        return EXIT_REFUSED
     from guardsh.report import refusal
 
-    why = None
-    if verdict.decision == Decision.ASK:
-        why = "No approver console is running, so this version refuses what needs approval."
-    sys.stderr.write(refusal(verdict, why))
+    _audit_refusal(text, verdict, config, None)
+    sys.stderr.write(refusal(verdict))
     return EXIT_REFUSED
 
 
-def classify_for_shell(text: str, config: Config, params: dict[str, str] | None, stdin_is_tty: bool):  # type: ignore[no-untyped-def]
+def _audit_refusal(text: str, verdict, config: Config, error: str | None) -> None:  # type: ignore[no-untyped-def]
+    """Record a refusal; a failure to record it only warns (nothing runs either way)."""
+    try:
+        audit.record_invocation(text, verdict, "refused", config, exit_status=EXIT_REFUSED, error=error,
+                                decision=None if verdict is not None else Decision.ASK.label,
+                                approval="unavailable" if verdict is None or verdict.decision == Decision.ASK else None)
+    except Exception as e:
+        sys.stderr.write(f"guardsh: warning: {e}; this refusal is missing from the audit trail\n")
+
+
+def classify_for_shell(text: str, config: Config, params: dict[str, str] | None, stdin_is_tty: bool,  # type: ignore[no-untyped-def]
+                       startup: str | None = None):
     from guardsh.classify import Classifier, Context
     from guardsh.rules import RuleError, load_rules
 
@@ -86,14 +130,51 @@ def classify_for_shell(text: str, config: Config, params: dict[str, str] | None,
             "guardsh: (check them with: guardsh rules test)\n" + "\n".join(e.problems[:20]) + "\n"
         )
         return None
-    bash_env = os.environ.get("BASH_ENV")
     classified = text
+    bash_env = os.environ.get("BASH_ENV")
     if bash_env:
         # bash sources $BASH_ENV before a non-interactive command: it runs too.
-        classified = f"source {_quote(bash_env)}\n{text}"
+        classified = f"source {_quote(bash_env)}\n{classified}"
+    if startup:
+        # an interactive shell sources its rc file (--rcfile FILE, else ~/.bashrc) first
+        classified = f"source {_quote(startup)}\n{classified}"
     ctx = Context(os.getcwd(), config, stdin_is_tty=stdin_is_tty)
     verdict = Classifier(rules, config).classify(classified, ctx, params)
     return verdict
+
+
+def find_script(name: str) -> str | None:
+    """The file bash will run for ``bash NAME``: NAME itself, else (no slash) a file on PATH."""
+    if os.path.exists(name):
+        return name
+    if "/" in name:
+        return None
+    for d in os.environ.get("PATH", "").split(":"):
+        candidate = os.path.join(d or ".", name)
+        if os.path.isfile(candidate):
+            return candidate
+    return None
+
+
+def _startup_file(inv: object, args: list[str]) -> str | None:
+    """The rc file an interactive bash sources before the command (None when not interactive)."""
+    if not getattr(inv, "interactive", False):
+        return None
+    rcfile = getattr(inv, "rcfile", None)
+    if rcfile:
+        return str(rcfile)
+    if any(a in ("--norc", "-norc") for a in args):
+        return None
+    home = os.environ.get("HOME")
+    rc = os.path.join(home, ".bashrc") if home else None
+    return rc if rc and os.path.exists(rc) else None
+
+
+def _isatty(fd: int) -> bool:
+    try:
+        return os.isatty(fd)
+    except OSError:
+        return False
 
 
 def _quote(value: str) -> str:
@@ -103,7 +184,10 @@ def _quote(value: str) -> str:
 def _read_all(fd: int) -> bytes:
     chunks = []
     while True:
-        chunk = os.read(fd, 65536)
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # stdin closed (<&-): bash reads nothing either
+            break
         if not chunk:
             break
         chunks.append(chunk)

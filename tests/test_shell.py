@@ -570,8 +570,11 @@ def test_a_crash_runs_nothing(gsh: Run, env: dict[str, str], tmp_path: Path) -> 
     cache = home / ".cache" / "guardsh" / "rules.marshal"
     cache.parent.mkdir(parents=True)
     sig = signature(rule_files(rule_dirs(str(home))))
-    cache.write_bytes(marshal.dumps({"sig": sig, "data": {
-        "rules": [{"match": {"program": ["touch"]}}], "defaults": {}, "programs": {}}}))
+    broken = [{"match": {"program": ["touch"]}}]  # a rule with no id, unless, risk...
+    cache.write_bytes(marshal.dumps({"sig": sig, "packed": {
+        "by_program": {"touch": marshal.dumps(broken)}, "glob": marshal.dumps([]), "any": marshal.dumps([]),
+        "all": marshal.dumps(broken), "programs": {}, "defaults": {}, "known": ["touch"],
+        "with_subcommands": []}}))
     r = gsh("-c", "touch marker", cwd=tmp_path, env=henv)
     assert r.returncode == 125, r.stderr
     assert r.stdout == b""
