@@ -163,7 +163,7 @@ def corpus(n: int) -> list[str]:
             return lines[:n]
     verbs = ["ls -la {}", "rm -rf {}", "git -C {} status", "find {} -name '*.log' -delete", "cat {} | grep -c x",
              "cp -r {} /tmp/x", "for f in {}/*; do echo \"$f\"; done", "[[ -d {} ]] && du -sh {}"]
-    return [verbs[i % len(verbs)].format(f"dir{i}") for i in range(n)]
+    return [verbs[i % len(verbs)].replace("{}", f"dir{i}") for i in range(n)]
 
 
 def test_parallel_run_keeps_input_order(ruleset: object, tmp_path: Path) -> None:
