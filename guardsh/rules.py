@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 from guardsh import __version__
 from guardsh.model import Risk
 
-CACHE_FORMAT = 4
+CACHE_FORMAT = 5
 RISKS = ("read-only", "reversible", "destructive", "catastrophic")
 PATH_CLASSES = (
     "root", "critical", "system", "home", "secrets", "git-dir", "guardsh", "protected", "device",
@@ -508,6 +508,7 @@ class RuleSet:
 
     def __init__(self, data: dict[str, Any], files: list[str] | None = None) -> None:
         self.files = files or []
+        self._blob: memoryview | None = None
         self._packed: dict[str, Any] | None = None
         self._rules: list[dict[str, Any]] | None = data["rules"]
         self.defaults: dict[str, int] = data["defaults"]
@@ -545,17 +546,19 @@ class RuleSet:
         }
 
     @classmethod
-    def unpack(cls, packed: dict[str, Any], files: list[str]) -> RuleSet:
+    def unpack(cls, packed: dict[str, Any], files: list[str], blob: memoryview | None = None) -> RuleSet:
+        """From the cache index; with ``blob``, values are (offset, length) into it."""
         self = cls.__new__(cls)
         self.files = files
+        self._blob = blob
         self._packed = packed
         self._rules = None
         self.defaults = packed["defaults"]
         self._specs = packed["programs"]
         self.programs = {}
         self.by_program = {}
-        self.glob_rules = marshal.loads(packed["glob"])
-        self.any_rules = marshal.loads(packed["any"])
+        self.glob_rules = self._load(packed["glob"])
+        self.any_rules = self._load(packed["any"])
         self.known = set(packed["known"])
         self.with_subcommands = frozenset(packed["with_subcommands"])
         return self
@@ -564,14 +567,21 @@ class RuleSet:
     def rules(self) -> list[dict[str, Any]]:
         if self._rules is None:
             assert self._packed is not None
-            self._rules = marshal.loads(self._packed["all"])
+            self._rules = self._load(self._packed["all"])
         return self._rules
+
+    def _load(self, ref: Any) -> Any:
+        if isinstance(ref, tuple):
+            assert self._blob is not None
+            start, length = ref
+            return marshal.loads(self._blob[start : start + length])
+        return marshal.loads(ref)
 
     def for_program(self, name: str) -> list[dict[str, Any]]:
         found = self.by_program.get(name)
         if found is None:
             blob = self._packed["by_program"].get(name) if self._packed is not None else None
-            found = marshal.loads(blob) if blob is not None else []
+            found = self._load(blob) if blob is not None else []
             self.by_program[name] = found
         return found
 
@@ -581,7 +591,7 @@ class RuleSet:
             raw = self._specs.get(name)
             if raw is None:
                 return DEFAULT_PROGRAM
-            spec = Program(marshal.loads(raw) if isinstance(raw, bytes) else raw)
+            spec = Program(self._load(raw) if isinstance(raw, (bytes, tuple)) else raw)
             self.programs[name] = spec
         return spec
 
@@ -627,11 +637,10 @@ def load_rules(dirs: list[str] | None = None, use_cache: bool = True, check_exam
     path = cache_path()
     if use_cache:
         try:
-            with open(path, "rb") as f:
-                cached = marshal.load(f)
-            if isinstance(cached, dict) and cached.get("sig") == sig:
-                return RuleSet.unpack(cached["packed"], files)
-        except (OSError, EOFError, ValueError, TypeError, KeyError):
+            cached = read_cache(path, sig, files)
+            if cached is not None:
+                return cached
+        except (OSError, EOFError, ValueError, TypeError, KeyError, IndexError):
             pass
     data = build(files)
     ruleset = RuleSet(data, files)
@@ -642,7 +651,7 @@ def load_rules(dirs: list[str] | None = None, use_cache: bool = True, check_exam
         if failures:
             raise RuleError(failures)
     if use_cache:
-        _write_cache(path, {"sig": sig, "packed": ruleset.pack()})
+        write_cache(path, sig, ruleset.pack())
     return ruleset
 
 
@@ -658,12 +667,39 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _write_cache(path: str, payload: dict[str, Any]) -> None:
+def write_cache(path: str, sig: list[Any], packed: dict[str, Any]) -> None:
+    """Write the cache: an 8-byte header length, a marshalled index, then the marshalled rules
+    of each program at the offsets the index gives.  Loading reads the file once and unmarshals
+    only the index; a program's rules are unmarshalled when a command names it."""
+    blobs = bytearray()
+
+    def put(blob: bytes) -> tuple[int, int]:
+        start = len(blobs)
+        blobs.extend(blob)
+        return (start, len(blob))
+
+    index = dict(packed)
+    index["by_program"] = {p: put(b) for p, b in packed["by_program"].items()}
+    index["programs"] = {p: put(b) for p, b in packed["programs"].items()}
+    for key in ("glob", "any", "all"):
+        index[key] = put(packed[key])
+    head = marshal.dumps({"sig": sig, "packed": index})
     try:
         os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
         tmp = f"{path}.{os.getpid()}.tmp"
         with open(tmp, "wb") as f:
-            marshal.dump(payload, f)
+            f.write(len(head).to_bytes(8, "little") + head + bytes(blobs))
         os.replace(tmp, path)
     except (OSError, ValueError):
         pass
+
+
+def read_cache(path: str, sig: list[Any], files: list[str]) -> RuleSet | None:
+    with open(path, "rb") as f:
+        data = f.read()
+    n = int.from_bytes(data[:8], "little")
+    head = marshal.loads(data[8 : 8 + n])
+    if not isinstance(head, dict) or head.get("sig") != sig:
+        return None
+    view = memoryview(data)[8 + n :]
+    return RuleSet.unpack(head["packed"], files, view)
