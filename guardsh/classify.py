@@ -10,6 +10,7 @@ import os
 import sys
 
 from guardsh.config import Config
+from guardsh import context as production
 from guardsh.model import Command, Decision, Match, Risk, Verdict, Word
 from guardsh.parse import parse_script
 from guardsh.rules import Program, RuleSet, any_match, gmatch
@@ -86,6 +87,7 @@ class Context:
         self.temp_dirs = TEMP_DIRS + ((os.path.normpath(tmp),) if tmp and tmp.startswith("/") else ())
         state = self.env.get("XDG_STATE_HOME") or os.path.join(self.home, ".local", "state")
         cache = self.env.get("XDG_CACHE_HOME") or os.path.join(self.home, ".cache")
+        self.cache_dir = os.path.normpath(cache)
         runtime = self.env.get("XDG_RUNTIME_DIR")
         package = os.path.dirname(os.path.abspath(__file__))
         install = sys.prefix if "site-packages" in package else ""
@@ -168,6 +170,8 @@ class Context:
             classes.add("device")
         if any(_under(path, d) for d in self.guardsh_dirs):
             classes.add("guardsh")
+        elif _under(path, self.cache_dir) and path != self.cache_dir:
+            classes.add("cache")  # ~/.cache/pip, ~/.cache/go-build: regenerable by definition
         if path == home:
             classes.add("home")
         elif _under(path, home):
@@ -286,8 +290,15 @@ class Classifier:
         risk = Risk.READ_ONLY
         unknown: list[str] = []
         cwds = [ctx.cwd]
+        prod_notes: list[str] = []
         for cmd in expansion.commands:
             cmd_risk, cmd_matches, known = self.evaluate(cmd, ctx, cwds)
+            if production.wanted(cmd) and production.RULE_ID not in self._disabled:  # issue 6: production context
+                cmd_risk, prod, note = production.escalate(cmd, View(cmd, self.rules.program(cmd.program)), ctx,
+                                                           cmd_risk, cmd_matches)
+                if prod is not None and note is not None:
+                    cmd_matches.append(prod)
+                    prod_notes.append(note)
             risk = max(risk, cmd_risk)
             matches.extend(cmd_matches)
             if not known:
@@ -306,6 +317,7 @@ class Classifier:
         matches = _dedupe(matches)
         decision = self.config.decide(Risk(risk), mode == "opaque", bool(unknown))
         notes = tuple(f"unknown program: {p}" for p in dict.fromkeys(unknown))
+        notes += tuple(dict.fromkeys(prod_notes))
         return Verdict(text, decision, Risk(risk), tuple(matches), mode, tuple(expansion.commands), notes,
                        (text,) + tuple(expansion.texts))
 

@@ -36,7 +36,7 @@ CACHE_FORMAT = 5
 RISKS = ("read-only", "reversible", "destructive", "catastrophic")
 PATH_CLASSES = (
     "root", "critical", "system", "home", "secrets", "git-dir", "guardsh", "protected", "device",
-    "workspace", "workspace-root", "outside-workspace", "temp", "regenerable", "unresolved",
+    "workspace", "workspace-root", "outside-workspace", "temp", "regenerable", "cache", "unresolved",
 )
 LIST_KEYS = ("flags", "all_flags", "args", "words", "paths", "all_paths", "dest_paths", "source_paths", "redirects",
              "redirect_paths",
