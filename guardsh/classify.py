@@ -295,7 +295,7 @@ class Classifier:
             cmd_risk, cmd_matches, known = self.evaluate(cmd, ctx, cwds)
             if production.wanted(cmd) and production.RULE_ID not in self._disabled:  # issue 6: production context
                 cmd_risk, prod, note = production.escalate(cmd, View(cmd, self.rules.program(cmd.program)), ctx,
-                                                           cmd_risk, cmd_matches)
+                                                           cmd_risk, cmd_matches, cwds[-1])
                 if prod is not None and note is not None:
                     cmd_matches.append(prod)
                     prod_notes.append(note)
@@ -439,11 +439,11 @@ def check(cond: dict[str, Any], cmd: Command, view: View, ctx: Context, cwds: li
             if not all(ctx.path_classes(a, cwds) & set(want) for a in args):
                 return False
         elif key == "dest_paths":
-            dest = _destination(args, view)
+            dest = _destination(args, view, cmd.program)
             if dest is None or not ctx.path_classes(dest, cwds) & set(want):
                 return False
         elif key == "source_paths":
-            dest = _destination(args, view)
+            dest = _destination(args, view, cmd.program)
             sources = args[:-1] if dest is not None and args and dest is args[-1] else list(args)
             if not _paths_any(want, sources, cmd, ctx, cwds):
                 return False
@@ -477,11 +477,15 @@ def check(cond: dict[str, Any], cmd: Command, view: View, ctx: Context, cwds: li
     return True
 
 
-def _destination(args: list[Word], view: View) -> Word | None:
+TARGET_DIRECTORY_PROGRAMS = frozenset({"cp", "mv", "ln", "install"})
+
+
+def _destination(args: list[Word], view: View, program: str) -> Word | None:
     """The destination of cp/mv/install/ln style commands: ``-t DIR`` or the last argument."""
-    for name, value in view.options:
-        if name in ("-t", "--target-directory"):
-            return Word(value)
+    if program in TARGET_DIRECTORY_PROGRAMS:  # elsewhere -t means something else (mount -t TYPE)
+        for name, value in view.options:
+            if name in ("-t", "--target-directory"):
+                return Word(value)
     return args[-1] if len(args) >= 2 else None
 
 

@@ -19,7 +19,9 @@ KEYS = ("profile", "decisions", "bash", "workspace_roots", "regenerable", "prote
         "trusted_sources", "disabled_rules", "locked", "audit_log",
         # the approver (guardsh approver, issue 3)
         "approval_timeout", "approval_mode", "grant_validity", "session_grant_validity",
-        "catastrophic_two_approvers", "circuit_breaker", "denial_memory", "approver_socket", "approver_uid")
+        "catastrophic_two_approvers", "circuit_breaker", "denial_memory", "approver_socket", "approver_uid",
+        # production awareness (guardsh/context.py, issue 6)
+        "production")
 APPROVAL_MODES = ("auto", "wait", "deferred")
 DEFAULT_CIRCUIT_BREAKER = {"max": 10, "window": 300}
 PROFILES = ("default", "strict")
@@ -41,7 +43,7 @@ class Config:
                  "trusted_sources", "disabled_rules", "files", "audit_log",
                  "approval_timeout", "approval_mode", "grant_validity", "session_grant_validity",
                  "catastrophic_two_approvers", "breaker_max", "breaker_window", "denial_memory",
-                 "approver_socket", "approver_uid")
+                 "approver_socket", "approver_uid", "production")
 
     def __init__(self, data: dict[str, Any] | None = None, files: tuple[str, ...] = ()) -> None:
         data = data or {}
@@ -74,6 +76,9 @@ class Config:
         # separate-user mode: the agent's request socket and the uid of the human's console
         self.approver_socket: str | None = data.get("approver_socket")
         self.approver_uid: int | None = data.get("approver_uid")
+        # production contexts: name patterns, exclusions, AWS accounts, ssh hosts, kube namespaces
+        # (defaults in guardsh/context.py; None: all defaults)
+        self.production: dict[str, Any] | None = data.get("production")
 
     @property
     def strict(self) -> bool:
@@ -125,6 +130,8 @@ def validate(path: str, doc: Any) -> dict[str, Any]:
             raise ConfigError(f"{where}: key 'audit_log' must be the path of a file, absolute or under ~/ "
                               "(for example ~/.local/state/guardsh/audit.jsonl)")
         _validate_approver_key(where, key, value)
+        if key == "production":
+            _validate_production(where, value)
     return {str(k): _plain(v) for k, v in doc.items()}
 
 
@@ -154,6 +161,20 @@ def _validate_approver_key(where: str, key: str, value: Any) -> None:
         raise ConfigError(f"{where}: key 'approver_socket' must be an absolute path")
     if key == "approver_uid" and not (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
         raise ConfigError(f"{where}: key 'approver_uid' must be a numeric uid")
+
+
+PRODUCTION_KEYS = ("patterns", "exclude", "aws_accounts", "ssh_hosts", "kube_namespaces")
+
+
+def _validate_production(where: str, value: Any) -> None:
+    if not isinstance(value, dict) or set(value) - set(PRODUCTION_KEYS):
+        raise ConfigError(f"{where}: key 'production' must be a mapping with keys {', '.join(PRODUCTION_KEYS)}")
+    for sub, items in value.items():
+        ok = isinstance(items, list) and all(
+            isinstance(v, str) or (sub == "aws_accounts" and isinstance(v, int) and not isinstance(v, bool))
+            for v in items)
+        if not ok:
+            raise ConfigError(f"{where}: production.{sub} must be a list of strings")
 
 
 def _plain(value: Any) -> Any:

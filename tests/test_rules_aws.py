@@ -199,7 +199,8 @@ CASES = [
     ("aws route53domains update-domain-nameservers --region us-east-1 --domain-name example.com "
      "--nameservers Name=ns1.example.com Name=ns2.example.com", DES),
     ("aws ec2 terminate-instances --instance-ids i-0abc1234def567890 --no-dry-run", DES),
-    ("aws --profile prod --region us-east-1 ec2 terminate-instances --instance-ids i-0abc1234def567890", DES),
+    # a production profile escalates destructive to catastrophic (guardsh/context.py)
+    ("aws --profile prod --region us-east-1 ec2 terminate-instances --instance-ids i-0abc1234def567890", CAT),
     ("aws $SERVICE delete-stack --stack-name my-stack", DES),
     # --- catastrophic: account loss, deletions chosen at run time ---
     ("aws organizations close-account --account-id 123456789012", CAT),
@@ -215,7 +216,7 @@ CASES = [
 
 WRAPPERS = [
     # the same aws command inside wrappers, environment assignments and pipelines
-    ("AWS_PROFILE=prod aws s3 rb s3://x --force", DES),
+    ("AWS_PROFILE=prod aws s3 rb s3://x --force", CAT),  # production context: destructive -> catastrophic
     ("xargs -n1 aws s3 rm", DES),
     ("bash -c 'aws ec2 terminate-instances --instance-ids i-1'", DES),
     ("sudo -u deploy aws rds delete-db-instance --db-instance-identifier x --skip-final-snapshot", DES),
