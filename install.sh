@@ -51,6 +51,17 @@ mkdir -p "$home_dir/shell"
 ln -sfn "$launcher" "$home_dir/shell/bash"
 ln -sfn "$launcher" "$home_dir/shell/sh"
 
+# GUARDSH_SYSTEM_LINKS=1 (as root): shell links and tool shims system-wide, and the bash-named
+# guardsh in /etc/shells so it can be a login shell (chsh -s /usr/local/lib/guardsh/bin/bash USER;
+# Codex takes the shell from /etc/passwd and accepts only bash, zsh or sh by name).
+if [ "${GUARDSH_SYSTEM_LINKS:-0}" = 1 ]; then
+  sysdir=/usr/local/lib/guardsh/bin
+  mkdir -p "$sysdir"
+  for n in bash sh rm git kubectl terraform aws gcloud az helm docker; do ln -sfn "$launcher" "$sysdir/$n"; done
+  grep -qxF "$sysdir/bash" /etc/shells 2>/dev/null || echo "$sysdir/bash" >> /etc/shells
+  echo "==> system links in $sysdir (registered $sysdir/bash in /etc/shells); put $sysdir first on PATH for the tool shims"
+fi
+
 echo "==> validating the rules (every rule's examples)"
 "$launcher" rules test
 "$launcher" check -- true >/dev/null   # warms the rule and parser caches

@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 import sys
 
-SUBCOMMANDS = ("check", "rules", "approver", "audit", "log", "version", "help")
+SUBCOMMANDS = ("check", "rules", "approver", "audit", "log", "version", "help", "wrap", "hook")
+# Links to the launcher under these names (made by `guardsh wrap`) classify `TOOL ARGS`, then run the real tool.
+WRAP_SHIMS = ("rm", "git", "kubectl", "terraform", "aws", "gcloud", "az", "helm", "docker")
 EXIT_INTERNAL = 125
 
 
@@ -26,6 +28,10 @@ def main(argv: list[str] | None = None) -> int:
             return run_subcommand(args[0], args[1:])
         if is_own_name(argv0) and args in (["--help"], ["-h"]):
             return run_subcommand("help", [])
+        if os.path.basename(argv0) in WRAP_SHIMS:
+            from guardsh.wrap import run_shim
+
+            return run_shim(argv0, args)
         from guardsh.shell import run_shell
 
         return run_shell(argv0, args)
@@ -59,6 +65,8 @@ usage: guardsh [bash options] -c COMMAND [NAME [ARGS...]]   run COMMAND if it is
        guardsh approver                                     approve commands (in your own terminal)
        guardsh audit [--format F] [--fail-on L] FILE...|-   classify whole logs without running them
        guardsh log [verify | stats] [--since T] ...         show or verify the audit trail
+       guardsh wrap [--] PROGRAM [ARGS...]                  run an agent with guardsh as its shell and tool shims
+       guardsh hook AGENT | hook install|uninstall AGENT    agent hooks (claude-code, codex, gemini, cursor)
        guardsh version
 """
 
@@ -84,6 +92,14 @@ def run_subcommand(name: str, args: list[str]) -> int:
         from guardsh.logcmd import main as log_main
 
         return log_main(args)
+    if name == "wrap":
+        from guardsh.wrap import main as wrap_main
+
+        return wrap_main(args)
+    if name == "hook":
+        from guardsh.hooks import main as hook_main
+
+        return hook_main(args)
     if name == "version":
         from guardsh import __version__
 

@@ -53,11 +53,9 @@ def run_shell(argv0: str, args: list[str]) -> int:
         params = inv.params(name)
     else:
         if _isatty(0):
-            sys.stderr.write(
-                "guardsh: an interactive session needs a terminal guard that this version does not have yet;\n"
-                "guardsh: run commands with guardsh -c 'COMMAND' (nothing was run)\n"
-            )
-            return EXIT_REFUSED
+            from guardsh.session import run_session  # the guarded interactive session
+
+            return run_session(bash)
         stdin_data = _read_all(0)
         text = stdin_data.decode("utf-8", errors="replace")
     if text_hash(text) in trusted_hashes(os.environ):

@@ -582,15 +582,16 @@ def test_a_crash_runs_nothing(gsh: Run, env: dict[str, str], tmp_path: Path) -> 
     assert not (tmp_path / "marker").exists()
 
 
-def test_interactive_without_a_terminal_guard(gsh: Run, tmp_path: Path) -> None:
-    """No command and stdin a terminal: refused (no interactive guard yet); checked with a pty."""
+def test_interactive_on_a_terminal_starts_the_session(gsh: Run, env: dict[str, str], tmp_path: Path) -> None:
+    """No command and stdin a terminal: the guarded session (tests/test_session.py) runs the lines."""
     import pty
 
     master, slave = pty.openpty()
     try:
-        r = gsh(stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+        os.write(master, b"exit 3\n")
+        r = gsh(stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path,
+                env=dict(env, TERM="dumb"))
     finally:
         os.close(slave)
         os.close(master)
-    assert r.returncode == 126
-    assert b"nothing was run" in r.stderr
+    assert r.returncode == 3

@@ -1,0 +1,244 @@
+"""The interactive guarded session, end to end in pseudo-terminals (pexpect): wait on output, never sleep."""
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+import pexpect
+import pytest
+
+PROMPT = "GS-PROMPT> "
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\x1b[=>]")
+
+
+def spawn(guardsh_bin: Path, env: dict[str, str], cwd: Path, editor: bool = False,
+          dims: tuple[int, int] = (24, 80)) -> pexpect.spawn:
+    env = dict(env)
+    if editor:
+        env.update(TERM="xterm")
+        env.pop("PROMPT_TOOLKIT_NO_CPR", None)
+    else:
+        env["TERM"] = "dumb"
+    env.pop("PROMPT_COMMAND", None)
+    env["PS1"] = PROMPT
+    child = pexpect.spawn(str(guardsh_bin), [], env=env, cwd=str(cwd), encoding="utf-8",
+                          timeout=20, dimensions=dims)
+    return child
+
+
+@pytest.fixture()
+def session_env(guardsh_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    env = dict(guardsh_env, XDG_STATE_HOME=str(tmp_path / "state"))
+    return env
+
+
+@pytest.fixture()
+def plain(guardsh_bin: Path, session_env: dict[str, str], tmp_path: Path) -> Iterator[pexpect.spawn]:
+    work = tmp_path / "work"
+    work.mkdir()
+    child = spawn(guardsh_bin, session_env, work)
+    child.expect_exact(PROMPT)
+    yield child
+    child.close(force=True)
+
+
+def run(child: pexpect.spawn, line: str) -> str:
+    """Send one line, return what came before the next prompt (without the echoed line)."""
+    child.sendline(line)
+    child.expect_exact(PROMPT)
+    out = child.before.replace("\r\n", "\n")
+    first, _, rest = out.partition("\n")
+    return rest if first.strip() == line.strip() else out
+
+
+def test_state_persists_across_lines(plain: pexpect.spawn, tmp_path: Path) -> None:
+    (tmp_path / "work" / "sub").mkdir()
+    run(plain, "cd sub && export GS_VAR=hello && greet() { echo \"hi $1\"; } && alias ll='echo aliased'")
+    assert run(plain, "pwd; echo $GS_VAR; greet you; ll").split("\n")[:4] == [
+        str(tmp_path / "work" / "sub"), "hello", "hi you", "aliased"]
+    run(plain, "false")
+    assert run(plain, "echo $?").strip() == "1"
+    assert run(plain, "echo $0 $-").strip().split()[0] == "bash" and "i" in run(plain, "echo $-")
+    # a here-doc typed over several lines
+    plain.sendline("cat <<EOF")
+    plain.sendline("line one")
+    plain.sendline("EOF")
+    plain.expect_exact(PROMPT)
+    assert "line one" in plain.before
+    plain.sendline("exit 7")
+    plain.expect(pexpect.EOF)
+    plain.close()
+    assert plain.exitstatus == 7
+
+
+def test_a_refused_line_never_reaches_bash(plain: pexpect.spawn, tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    (work / "keep" / "inner").mkdir(parents=True)
+    out = run(plain, "touch reached && rm -rf keep")
+    assert "guardsh: refused (destructive" in out
+    assert not (work / "reached").exists() and (work / "keep" / "inner").is_dir()
+    assert run(plain, "echo $?").strip() == "126"
+    assert run(plain, "echo still here").strip() == "still here"
+    audit = (tmp_path / "state" / "guardsh" / "audit.jsonl").read_text()
+    assert "touch reached && rm -rf keep" in audit and '"refused"' in audit
+
+
+BLOCKER = f"{sys.executable} -c \"import time; print('blocking', flush=True); time.sleep(60)\""
+
+
+def test_ctrl_c_interrupts_the_command_and_the_session_survives(plain: pexpect.spawn) -> None:
+    # "blocking" is printed by the process that then sleeps: it is the terminal's foreground job
+    plain.sendline(BLOCKER)
+    plain.expect_exact("\r\nblocking\r\n")
+    plain.sendintr()
+    plain.expect_exact(PROMPT)
+    assert run(plain, "echo $?").strip() == "130"
+    # inside a list: the session survives too (bash reading from guardsh's pipe goes on with the list)
+    plain.sendline(f"echo before; {BLOCKER}; echo list-went-on")
+    plain.expect_exact("\r\nblocking\r\n")
+    plain.sendintr()
+    plain.expect_exact(PROMPT)
+    assert run(plain, "echo alive").strip() == "alive"
+    # Ctrl-C at the prompt drops the line, as in bash
+    plain.send("echo half-typed")
+    plain.sendintr()
+    plain.expect_exact(PROMPT)
+    assert run(plain, "echo $?; echo alive").split() == ["130", "alive"]
+
+
+def test_full_screen_program_runs_and_exits(plain: pexpect.spawn, tmp_path: Path) -> None:
+    (tmp_path / "work" / "notes.txt").write_text("".join(f"note line {i}\n" for i in range(200)))
+    plain.sendline("TERM=xterm less notes.txt")
+    plain.expect_exact("note line 0")
+    plain.send(" ")  # next page: keystrokes reach less
+    plain.expect_exact("note line 3")
+    plain.send("q")
+    plain.expect_exact(PROMPT)
+    assert run(plain, "echo back; stty -a | grep -o -- '-\\?icanon'").split() == ["back", "icanon"]
+
+
+def test_window_size_changes_propagate(plain: pexpect.spawn) -> None:
+    assert run(plain, "stty size").strip() == "24 80"
+    code = ("import os, signal, sys; signal.signal(signal.SIGWINCH, lambda *a: (print('size', *os.get_terminal_size()), "
+            "sys.exit(0))); print('waiting', flush=True); signal.pause()")
+    plain.sendline(f"{sys.executable} -c \"{code}\"")
+    plain.expect_exact("\r\nwaiting\r\n")
+    plain.setwinsize(33, 111)
+    plain.expect_exact("size 111 33")
+    plain.expect_exact(PROMPT)
+    assert run(plain, "stty size").strip() == "33 111"
+
+
+def loose(text: str) -> str:
+    """A regex for ``text`` as a screen renderer draws it: a space may be a cursor move."""
+    return r"(?:\s|\x1b\[\d*C)+".join(re.escape(w) for w in text.split(" "))
+
+
+def expect_cpr(child: pexpect.spawn, pattern: Any) -> None:
+    """Wait for ``pattern`` (text, drawn loosely), answering cursor position requests as a terminal does."""
+    pattern = loose(pattern) if isinstance(pattern, str) else pattern
+    while child.expect([pattern, re.escape("\x1b[6n")]) == 1:
+        child.send("\x1b[1;1R")
+
+
+def test_editor_toolbar_shows_the_risk_live(guardsh_bin: Path, session_env: dict[str, str], tmp_path: Path) -> None:
+    child = spawn(guardsh_bin, session_env, tmp_path, editor=True)
+    try:
+        expect_cpr(child, "type a command")
+        child.send("ls -la")
+        expect_cpr(child, "read-only -> allow")
+        child.send(" && rm -rf /")
+        expect_cpr(child, "catastrophic -> deny")
+        child.send("\x15")  # Ctrl-U: clear the line
+        expect_cpr(child, "type a command")
+        child.send("export GS_X=42\r")
+        expect_cpr(child, "type a command")
+        child.send("echo value-$GS_X\r")
+        expect_cpr(child, "value-42")
+        child.send("if true\r")  # incomplete: Enter adds a line
+        child.send("then echo multi-$GS_X; fi\r")
+        expect_cpr(child, "multi-42")
+        child.send("rm -rf /\r")
+        expect_cpr(child, "guardsh: refused (catastrophic, denied by policy)")
+        child.send("echo st=$?\r")
+        expect_cpr(child, "st=126")
+        child.send("\x04")  # Ctrl-D on an empty line leaves
+        expect_cpr(child, pexpect.EOF)
+    finally:
+        child.close(force=True)
+    history = (tmp_path / "state" / "guardsh" / "history").read_text()
+    assert "echo value-$GS_X" in history
+
+
+# --- a SWE-ReX-like harness ------------------------------------------------------------------
+
+PS1 = "SHELLPS1PREFIX"
+SCRIPT = [
+    "echo hello", "pwd", "cd sub && pwd", "export AGENT_VAR=42", "echo $AGENT_VAR", "false", "true",
+    "ls", "printf 'a\\nb\\n' | wc -l", "x=5; echo $((x * 3))", "f() { return 3; }", "f", "echo $HOME",
+    "cat missing-file", "mkdir -p d1/d2 && ls d1", "echo data > d1/file.txt", "cat d1/file.txt",
+    "grep -c data d1/file.txt", "grep -c nothing d1/file.txt", "test -d d1", "[ -f nope ]",
+    "for i in 1 2 3; do echo n$i; done", "cat <<EOF\nheredoc line\nEOF", "echo $(( 7 % 4 ))",
+    "alias hi='echo alias-hi'", "hi", "cd ..", "sh -c 'exit 4'", "echo 'quoted; not a separator'",
+    "python3 -c 'print(6*7)'",
+]
+
+
+class Harness:
+    """What SWE-ReX does: spawn the shell, set PS1, send a command, read until PS1, ask $?."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], cwd: Path) -> None:
+        self.shell = pexpect.spawn(argv[0], argv[1:], env=env, cwd=str(cwd), encoding="utf-8", echo=False, timeout=20)
+        self.shell.sendline("echo 'fully_initialized'")
+        self.shell.expect_exact("fully_initialized\r\n")  # the echoed command line does not match
+        self.shell.sendline(f"umask 002; export PS1='{PS1}'; export PS2=''; export PS0=''")
+        self.shell.expect_exact(PS1)
+
+    def run(self, command: str) -> tuple[str, int]:
+        self.shell.sendline(command)
+        self.shell.expect_exact(PS1)
+        output = self._clean(self.shell.before, command)
+        self.shell.sendline("echo $?")
+        self.shell.expect_exact(PS1)
+        code = self._clean(self.shell.before, "echo $?").strip()
+        return output, int(code)
+
+    @staticmethod
+    def _clean(text: str, command: str) -> str:
+        text = ANSI.sub("", text).replace("\r\n", "\n").replace("\r", "")
+        lines = text.split("\n")
+        # bash's readline echoes what it was sent; drop the command lines if they are there
+        sent = command.split("\n")
+        if lines[: len(sent)] == sent:
+            lines = lines[len(sent):]
+        return "\n".join(lines).strip("\n")
+
+    def close(self) -> None:
+        self.shell.close(force=True)
+
+
+def test_swe_rex_like_harness_gets_what_plain_bash_gives(guardsh_bin: Path, session_env: dict[str, str],
+                                                         tmp_path: Path) -> None:
+    results: dict[str, list[tuple[str, int]]] = {}
+    for name, argv in (("bash", ["/bin/bash", "--norc", "--noprofile"]), ("guardsh", [str(guardsh_bin)])):
+        work = tmp_path / name
+        (work / "sub").mkdir(parents=True)
+        env = dict(session_env, TERM="dumb", HOME=str(work))
+        env.pop("PS1", None)
+        harness = Harness(argv, env, work)
+        try:
+            results[name] = [harness.run(cmd) for cmd in SCRIPT]
+            if name == "guardsh":  # the gated command: refused, nothing deleted, $? 126
+                (work / "precious").mkdir()
+                output, code = harness.run("rm -rf precious")
+                assert code == 126 and "refused" in output and (work / "precious").is_dir()
+                assert harness.run("echo after-refusal") == ("after-refusal", 0)
+        finally:
+            harness.close()
+    for cmd, want, got in zip(SCRIPT, results["bash"], results["guardsh"]):
+        want = (want[0].replace(str(tmp_path / "bash"), "W"), want[1])
+        got = (got[0].replace(str(tmp_path / "guardsh"), "W"), got[1])
+        assert got == want, cmd
