@@ -10,6 +10,7 @@ from typing import Callable
 import pytest
 
 from guardsh.model import Decision, Risk, Verdict
+from rulepack import case_ids as _ids, check_docs_entry, docs_more as _docs_more
 
 RO, REV, DES, CAT = "read-only", "reversible", "destructive", "catastrophic"
 TOOL = "gcloud"  # its entries in tests/corpus/docs_more.yaml
@@ -162,10 +163,6 @@ WRAPPERS = [
 ]
 
 
-def _ids(cases: list[tuple[str, str]]) -> list[str]:
-    return [f"{i:03d}:{' '.join(c.split())[:70]}" for i, (c, _) in enumerate(cases)]
-
-
 @pytest.mark.parametrize(("command", "expected"), CASES, ids=_ids(CASES))
 def test_gcloud_reference_commands(classify: Callable[[str], Verdict], command: str, expected: str) -> None:
     verdict = classify(command)
@@ -212,19 +209,8 @@ def test_gcloud_ssh_command_is_classified(classify: Callable[[str], Verdict]) ->
 
 # --- tests/corpus/docs_more.yaml: documentation commands labelled before the rules were written ---
 
-def _docs_more(tool: str) -> list[dict[str, str]]:
-    import yaml
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parent / "corpus" / "docs_more.yaml"
-    entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
-    return [e for e in entries if isinstance(e, dict) and e.get("tool") == tool]
-
-
 @pytest.mark.parametrize("entry", _docs_more(TOOL), ids=lambda e: " ".join(e["command"].split())[:70])
 def test_docs_more_corpus(classify: Callable[[str], Verdict], entry: dict[str, str]) -> None:
     """Read-only is allowed, destructive asks, catastrophic is denied (reversible is allowed too)."""
-    verdict = classify(entry["command"])
-    want = {"read-only": Decision.ALLOW, "reversible": Decision.ALLOW,
-            "destructive": Decision.ASK, "catastrophic": Decision.DENY}[entry["expect"]]
-    assert verdict.decision == want, (entry, verdict.risk.label, [m.rule for m in verdict.matches])
+    check_docs_entry(classify, entry)
+
