@@ -673,6 +673,26 @@ def _flock(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
         out.commands.append(cmd)
 
 
+def _lazy(name: str) -> Callable[[Command, Reader, Expansion, int], None]:
+    """A handler from guardsh.inline (SQL, Redis, MongoDB, interpreter code), imported on first use."""
+
+    def handler(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
+        from guardsh import inline
+
+        getattr(inline, name)(cmd, reader, out, depth)
+
+    return handler
+
+
+INLINE_HANDLERS = {
+    **dict.fromkeys(("psql", "mysql", "mariadb", "sqlite3"), _lazy("sql_cli")),
+    "redis-cli": _lazy("redis_cli"), "valkey-cli": _lazy("redis_cli"),
+    **dict.fromkeys(("mongosh", "mongo"), _lazy("mongo_cli")),
+    **dict.fromkeys(("python", "python2", "python3", "pypy", "pypy3", "perl", "ruby", "node", "nodejs", "deno",
+                     "php") + tuple(f"python3.{v}" for v in range(6, 16)), _lazy("interpreter")),
+}
+
+
 HANDLERS: dict[str, Callable[[Command, Reader, Expansion, int], None]] = {
     "sudo": _sudo,
     "doas": _sudo,
@@ -715,4 +735,5 @@ HANDLERS: dict[str, Callable[[Command, Reader, Expansion, int], None]] = {
     "runuser": _su,
     "watch": _watch,
     "flock": _flock,
+    **INLINE_HANDLERS,
 }

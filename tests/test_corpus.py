@@ -113,14 +113,6 @@ def test_fast_path_and_bashlex_agree_on_the_corpus() -> None:
 # Entries that fail because the engine cannot do what they need, whatever the rules say.
 # (Entries waiting for a rule pack - git, kubectl, terraform, aws... - are NOT listed: they fail.)
 TRICKY_ENGINE_GAPS = {
-    "kubectl exec -it db-0 -- psql -c 'DROP DATABASE app'":
-        "rule gap: SQL through database CLIs is the database pack of issue 6, not built yet",
-    "docker exec -it db psql -U postgres -c 'DROP DATABASE app;'":
-        "rule gap: SQL through database CLIs is the database pack of issue 6, not built yet",
-    "docker run --rm -v /:/host alpine rm -rf /host/*":
-        "rule gap: containers with host mounts are the container pack of issue 6, not built yet",
-    "python3 - <<'EOF'\nimport shutil\nshutil.rmtree('data')\nEOF\n":
-        "rule gap: inline interpreter code is the interpreter pack of issue 6, not built yet",
     "for b in $(aws s3 ls | awk '{print $3}'); do aws s3 rb \"s3://$b\" --force; done":
         "engine gap: a loop variable does not carry where its values came from ($(aws s3 ls)), so the "
         "bulk-delete rule cannot see that every bucket goes",
@@ -136,8 +128,6 @@ TRICKY_ENGINE_GAPS = {
         "deny would need the engine to classify echo's arguments as the shell's script",
     "f() { git push --force; }":
         "engine gap: function bodies are classified whether or not the function is ever called",
-    'docker run --rm -v "$PWD":/src alpine rm -rf /src/data':
-        "engine gap: only `docker exec` is unwrapped; the command of `docker run IMAGE CMD` is never classified",
 }
 
 TRICKY_ENTRIES = _entries(TRICKY)
