@@ -146,13 +146,13 @@ def exec_bash(bash: str, argv0: str, args: list[str], texts: list[str], stdin_da
                 stream.flush()
             except (OSError, ValueError):
                 pass
-    import signal
+    import _signal  # the C module: ``signal`` imports enum (~5 ms) for its Signals class
 
     # Python ignores SIGPIPE and SIGXFSZ, and an ignored signal stays ignored across exec:
     # give bash the dispositions it would have had (yes | head -1 must die of SIGPIPE).
-    for sig in (signal.SIGPIPE, getattr(signal, "SIGXFSZ", None)):
+    for sig in (_signal.SIGPIPE, getattr(_signal, "SIGXFSZ", None)):
         if sig is not None:
-            signal.signal(sig, signal.SIG_DFL)
+            _signal.signal(sig, _signal.SIG_DFL)
     os.execv(bash, [argv0] + args)
 
 
