@@ -340,7 +340,8 @@ class Classifier:
             if view.help:
                 program_risk = Risk.READ_ONLY
             else:
-                for rule in rules.for_program(prog):
+                first = view.positionals[0].value if view.positionals else None
+                for rule in rules.for_subcommand(prog, first):
                     if self._applies(rule, cmd, view, ctx, cwds):
                         found.append(_match(rule, cmd))
                 for rule in rules.glob_rules:
@@ -358,7 +359,8 @@ class Classifier:
                         known = rules.is_known(prog)
                         default = Risk.REVERSIBLE
                     program_risk = default
-        extra = [_match(rule, cmd) for rule in rules.any_rules if self._applies(rule, cmd, view, ctx, cwds)]
+        extra = [_match(rule, cmd) for rule in rules.any_rules
+                 if _could_apply(rule["match"], cmd) and self._applies(rule, cmd, view, ctx, cwds)]
         risk = max([program_risk] + [m.risk for m in extra])
         return Risk(risk), found + extra, known
 
@@ -373,6 +375,14 @@ class Classifier:
             if check(cond, cmd, view, ctx, cwds, skip):
                 return False
         return True
+
+
+def _could_apply(match: dict[str, Any], cmd: Command) -> bool:
+    """Cheap pre-check for rules on every program: redirection rules need a redirection,
+    assignment rules an assignment (most commands have neither)."""
+    if not cmd.redirects and ("redirects" in match or "redirect_paths" in match):
+        return False
+    return bool(cmd.assignments) or "assigns" not in match
 
 
 def _match(rule: dict[str, Any], cmd: Command) -> Match:

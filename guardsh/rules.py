@@ -508,6 +508,7 @@ class RuleSet:
 
     def __init__(self, data: dict[str, Any], files: list[str] | None = None) -> None:
         self.files = files or []
+        self._split: dict[str, tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]] = {}
         self._blob: memoryview | None = None
         self._packed: dict[str, Any] | None = None
         self._rules: list[dict[str, Any]] | None = data["rules"]
@@ -550,6 +551,7 @@ class RuleSet:
         """From the cache index; with ``blob``, values are (offset, length) into it."""
         self = cls.__new__(cls)
         self.files = files
+        self._split = {}
         self._blob = blob
         self._packed = packed
         self._rules = None
@@ -584,6 +586,26 @@ class RuleSet:
             found = self._load(blob) if blob is not None else []
             self.by_program[name] = found
         return found
+
+    def for_subcommand(self, name: str, first: str | None) -> list[dict[str, Any]]:
+        """The rules of ``name`` that can match when the first positional word is ``first``:
+        a rule whose subcommand starts with literal words is skipped for any other word."""
+        split = self._split.get(name)
+        if split is None:
+            general: list[dict[str, Any]] = []
+            by_first: dict[str, list[dict[str, Any]]] = {}
+            for rule in self.for_program(name):
+                sub = rule["match"].get("subcommand")
+                heads = sub[0] if sub else ()
+                if heads and not any(c in h for h in heads for c in "*?["):
+                    for h in heads:
+                        by_first.setdefault(h, []).append(rule)
+                else:
+                    general.append(rule)
+            split = self._split[name] = (general, by_first)
+        general, by_first = split
+        specific = by_first.get(first) if first is not None else None
+        return general + specific if specific else general
 
     def program(self, name: str) -> Program:
         spec = self.programs.get(name)
