@@ -22,21 +22,8 @@ import pytest
 from guardsh import protocol
 from guardsh.approver import Hub, validate_request
 from guardsh.config import Config
+from approvehome import TEST_RULES, homes  # noqa: F401  (homes is a fixture)
 
-TEST_RULES = """\
-rules:
-  - id: test-destructive
-    risk: destructive
-    reason: Test rule; touching a destructive marker stands for a destructive command.
-    suggest: touch a-safe-marker
-    match: {program: touch, args: ["*destructive*"]}
-    examples: {hit: [touch destructive-1], miss: [touch other]}
-  - id: test-catastrophic
-    risk: catastrophic
-    reason: Test rule; touching a catastrophic marker stands for a catastrophic command.
-    match: {program: touch, args: ["*catastrophic*"]}
-    examples: {hit: [touch catastrophic-1], miss: [touch other]}
-"""
 PEER = (4242, os.getuid(), os.getgid())
 
 
@@ -279,23 +266,6 @@ def plain(raw: str) -> str:
     """Terminal output with escapes removed (cursor-forward becomes spaces)."""
     return ANSI.sub(lambda m: " " * int(m.group(1) or 1) if m.group(0).endswith("C") and m.group(1) is not None
                     else "", raw)
-
-
-@pytest.fixture(scope="module")
-def homes(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
-    """homes(config_yaml) -> a HOME with the test rules and that config.  One HOME per module,
-    so the rule cache is built once; the config is rewritten per test (and its cache dropped)."""
-    home = tmp_path_factory.mktemp("approver-home")
-    rules = home / ".config" / "guardsh" / "rules.d"
-    rules.mkdir(parents=True)
-    (rules / "test.yaml").write_text(TEST_RULES)
-
-    def get(config: str = "") -> Path:
-        (home / ".config" / "guardsh" / "config.yaml").write_text(config or "{}\n")
-        (home / ".cache" / "guardsh" / "config.marshal").unlink(missing_ok=True)
-        return home
-
-    return get
 
 
 class Console:
