@@ -1,6 +1,14 @@
-"""Shared by the approver tests: a HOME holding test rules, and a fixture that makes it."""
+"""Shared by the approver and hook tests: a HOME holding test rules, the fixture that makes
+it, and a scripted approver console on the real socket."""
 from __future__ import annotations
 
+import os
+import queue
+import socket
+import threading
+from typing import Any
+
+from guardsh import protocol
 from pathlib import Path
 from typing import Callable
 
@@ -37,3 +45,48 @@ def homes(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
         return home
 
     return get
+
+
+class FakeConsole:
+    """A scripted approver on the real socket path: records what waiters send; the test replies."""
+
+    def __init__(self, path: str) -> None:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(path)
+        os.chmod(path, 0o600)
+        self.listener.listen(16)
+        self.events: queue.Queue[tuple[str, socket.socket, dict[str, Any] | None]] = queue.Queue()
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.read, args=(conn,), daemon=True).start()
+
+    def read(self, conn: socket.socket) -> None:
+        reader = protocol.LineReader()
+        while True:
+            try:
+                data = conn.recv(65536)
+            except OSError:
+                data = b""
+            if not data:
+                self.events.put(("eof", conn, None))
+                return
+            for msg in reader.feed(data):
+                self.events.put(("msg", conn, msg))
+
+    def next(self, timeout: float = 15) -> tuple[str, socket.socket, dict[str, Any] | None]:
+        return self.events.get(timeout=timeout)
+
+    def request(self) -> tuple[socket.socket, dict[str, Any]]:
+        kind, conn, msg = self.next()
+        assert kind == "msg" and msg is not None and msg["type"] == "request", (kind, msg)
+        return conn, msg
+
+    def close(self) -> None:
+        self.listener.close()

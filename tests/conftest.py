@@ -93,3 +93,14 @@ def run_guardsh(guardsh_bin: Path, guardsh_env: dict[str, str]) -> Callable[...,
                               capture_output=True, timeout=timeout)
 
     return run
+
+
+@pytest.fixture()
+def gitdir(tmp_path: Path) -> Path:
+    """A throwaway git repository (the workspace) holding a file ``f``: `rm -rf .git` and
+    `shred f` in it are refused."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    (repo / "f").write_bytes(b"precious\n")
+    return repo

@@ -7,11 +7,9 @@ a console that goes away, a signal while waiting.  Each must deny and run nothin
 from __future__ import annotations
 
 import os
-import queue
 import signal
 import socket
 import subprocess
-import threading
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -20,7 +18,7 @@ import pytest
 
 from guardsh import protocol
 from guardsh.config import ConfigError, validate
-from approvehome import TEST_RULES, homes  # noqa: F401  (homes is a fixture)
+from approvehome import FakeConsole, homes  # noqa: F401  (homes is a fixture)
 
 
 @pytest.fixture()
@@ -41,51 +39,6 @@ def setup(homes: Callable[[str], Path], guardsh_env: dict[str, str], tmp_path: P
         return env, work, protocol.socket_path(env)
 
     return make
-
-
-class FakeConsole:
-    """A scripted approver on the real socket path: records what waiters send; the test replies."""
-
-    def __init__(self, path: str) -> None:
-        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.listener.bind(path)
-        os.chmod(path, 0o600)
-        self.listener.listen(16)
-        self.events: queue.Queue[tuple[str, socket.socket, dict[str, Any] | None]] = queue.Queue()
-        threading.Thread(target=self.accept, daemon=True).start()
-
-    def accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self.read, args=(conn,), daemon=True).start()
-
-    def read(self, conn: socket.socket) -> None:
-        reader = protocol.LineReader()
-        while True:
-            try:
-                data = conn.recv(65536)
-            except OSError:
-                data = b""
-            if not data:
-                self.events.put(("eof", conn, None))
-                return
-            for msg in reader.feed(data):
-                self.events.put(("msg", conn, msg))
-
-    def next(self, timeout: float = 15) -> tuple[str, socket.socket, dict[str, Any] | None]:
-        return self.events.get(timeout=timeout)
-
-    def request(self) -> tuple[socket.socket, dict[str, Any]]:
-        kind, conn, msg = self.next()
-        assert kind == "msg" and msg is not None and msg["type"] == "request", (kind, msg)
-        return conn, msg
-
-    def close(self) -> None:
-        self.listener.close()
 
 
 def send(conn: socket.socket, message: dict[str, Any]) -> None:

@@ -10,11 +10,10 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import threading
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pexpect
 import pytest
@@ -22,7 +21,7 @@ import pytest
 from guardsh import protocol
 from guardsh.approver import Hub, validate_request
 from guardsh.config import Config
-from approvehome import TEST_RULES, homes  # noqa: F401  (homes is a fixture)
+from approvehome import homes  # noqa: F401  (homes is a fixture)
 
 PEER = (4242, os.getuid(), os.getgid())
 

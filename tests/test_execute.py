@@ -19,15 +19,9 @@ import pytest
 from guardsh.execute import (
     ExecError, is_guardsh, nest_token, real_bash, start_time, text_hash, trusted_hashes,
 )
+from bashcompare import BASH, run_as, same
 
-BASH = "/bin/bash"
 Run = Callable[..., subprocess.CompletedProcess[bytes]]
-
-
-def _run(exe: str, argv0: str, args: list[Any], env: dict[str, str], **kw: Any) -> subprocess.CompletedProcess[bytes]:
-    kw.setdefault("capture_output", "stdout" not in kw and "stderr" not in kw)
-    kw.setdefault("timeout", 60)
-    return subprocess.run([argv0, *args], executable=exe, env=env, **kw)
 
 
 @pytest.fixture()
@@ -36,24 +30,11 @@ def both(guardsh_bin: Path, guardsh_env: dict[str, str]) -> Callable[..., tuple[
 
     def run(*args: Any, env: dict[str, str] | None = None, **kw: Any) -> tuple[Any, Any]:
         env = env or guardsh_env
-        g = _run(str(guardsh_bin), str(guardsh_bin), list(args), env, **kw)
-        b = _run(BASH, str(guardsh_bin), list(args), env, **kw)
+        g = run_as(str(guardsh_bin), str(guardsh_bin), list(args), env, **kw)
+        b = run_as(BASH, str(guardsh_bin), list(args), env, **kw)
         return g, b
 
     return run
-
-
-def same(g: subprocess.CompletedProcess[bytes], b: subprocess.CompletedProcess[bytes]) -> None:
-    assert (g.returncode, g.stdout, g.stderr) == (b.returncode, b.stdout, b.stderr)
-
-
-@pytest.fixture()
-def gitdir(tmp_path: Path) -> Path:
-    """A throwaway git repository: it is the workspace, and `rm -rf .git` in it is refused."""
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    return repo
 
 
 # --- exit status --------------------------------------------------------------------------
@@ -80,8 +61,6 @@ def test_exit_status_of_the_last_command(both: Callable[..., Any], tmp_path: Pat
     g, b = both("-c", "./notexec", cwd=tmp_path)  # 126: not executable
     same(g, b)
     assert g.returncode == 126 and b"Permission denied" in g.stderr
-
-
 
 
 @pytest.mark.parametrize("text, sig", [
@@ -211,7 +190,7 @@ def test_stdin_from_a_regular_file(guardsh_bin: Path, guardsh_env: dict[str, str
     out = {}
     for exe in (str(guardsh_bin), BASH):
         with open(f, "rb") as stdin:
-            out[exe] = _run(exe, str(guardsh_bin), ["-c", "head -c 10 >/dev/null; cat"], guardsh_env, stdin=stdin)
+            out[exe] = run_as(exe, str(guardsh_bin), ["-c", "head -c 10 >/dev/null; cat"], guardsh_env, stdin=stdin)
     g, b = out[str(guardsh_bin)], out[BASH]
     same(g, b)
     assert g.stdout == data[10:]
@@ -227,8 +206,6 @@ def test_no_stdin(both: Callable[..., Any]) -> None:
     g, b = both("-c", 'read x; echo "rc=$?"', stdin=subprocess.DEVNULL)
     same(g, b)
     assert g.stdout == b"rc=1\n"
-
-
 
 
 @pytest.mark.parametrize("redirect, args", [
@@ -273,8 +250,8 @@ def test_zero_without_a_name(both: Callable[..., Any], guardsh_bin: Path) -> Non
     "the launcher is a '#!python -IS' script: the kernel replaces argv[0] with the script's path, "
     "so $0 (and the login '-' prefix) that the caller chose never reaches guardsh or bash"))
 def test_zero_is_the_callers_argv0(guardsh_bin: Path, guardsh_env: dict[str, str]) -> None:
-    g = _run(str(guardsh_bin), "agent-shell", ["-c", 'echo "$0"'], guardsh_env)
-    b = _run(BASH, "agent-shell", ["-c", 'echo "$0"'], guardsh_env)
+    g = run_as(str(guardsh_bin), "agent-shell", ["-c", 'echo "$0"'], guardsh_env)
+    b = run_as(BASH, "agent-shell", ["-c", 'echo "$0"'], guardsh_env)
     assert b.stdout == b"agent-shell\n"
     assert g.stdout == b.stdout
 

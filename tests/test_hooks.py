@@ -7,9 +7,7 @@ and the exit status, and reads the audit trail it wrote.
 from __future__ import annotations
 
 import json
-import os
 import queue
-import socket
 import threading
 import time
 from pathlib import Path
@@ -18,6 +16,7 @@ from typing import Any, Callable
 import pytest
 
 from guardsh import protocol
+from approvehome import FakeConsole
 
 ALLOW_CMD = "git status --short"
 ASK_CMD = "git push --force origin main"  # destructive -> ask
@@ -304,55 +303,33 @@ def test_broken_config_denies_everything(hook, hook_env, tmp_path: Path) -> None
 
 # --- ask with an approver console ------------------------------------------------------------
 
-class Console:
-    """A scripted approver console on the real socket path (the test decides)."""
+class Console(FakeConsole):
+    """The scripted approver console; the test decides each request."""
 
-    def __init__(self, path: str) -> None:
-        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.listener.bind(path)
-        os.chmod(path, 0o600)
-        self.listener.listen(4)
-        self.requests: queue.Queue[tuple[socket.socket, dict[str, Any]]] = queue.Queue()
-        threading.Thread(target=self.serve, daemon=True).start()
-
-    def serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self.read, args=(conn,), daemon=True).start()
-
-    def read(self, conn: socket.socket) -> None:
-        reader = protocol.LineReader()
-        while True:
-            try:
-                data = conn.recv(65536)
-            except OSError:
-                return
-            if not data:
-                return
-            for msg in reader.feed(data):
-                if msg.get("type") == "request":
-                    self.requests.put((conn, msg))
+    def pending_requests(self) -> list[dict[str, Any]]:
+        """The requests received so far and not yet answered (drains the event queue)."""
+        found = []
+        while not self.events.empty():
+            kind, _conn, msg = self.events.get_nowait()
+            if kind == "msg" and msg is not None and msg.get("type") == "request":
+                found.append(msg)
+        return found
 
     def answer(self, decision: dict[str, Any], hook_result: queue.Queue[Any]) -> dict[str, Any]:
         """Wait for the hook's request (failing at once if the hook answered without asking), decide."""
         deadline = time.monotonic() + 15
         while True:
             try:
-                conn, req = self.requests.get(timeout=0.05)
-                break
+                kind, conn, req = self.events.get(timeout=0.05)
             except queue.Empty:
                 assert hook_result.empty(), f"the hook answered without asking: {hook_result.get()}"
                 assert time.monotonic() < deadline, "no request reached the console"
+                continue
+            if kind == "msg" and req is not None and req.get("type") == "request":
+                break
         conn.sendall(protocol.encode({"type": "queued", "id": 3}))
         conn.sendall(protocol.encode({"type": "decision", "id": 3, **decision}))
         return req
-
-    def close(self) -> None:
-        self.listener.close()
 
 
 @pytest.fixture()
@@ -412,7 +389,7 @@ def test_console_approval_other_agents(hook, console, agent: str, approved: Any)
 def test_catastrophic_is_denied_without_asking_the_console(hook, console) -> None:  # type: ignore[no-untyped-def]
     rc, out, _ = hook("claude-code", claude_input(DENY_CMD))
     assert out["hookSpecificOutput"]["permissionDecision"] == "deny"
-    assert console.requests.empty()
+    assert console.pending_requests() == []
 
 
 def test_allow_path_never_loads_the_approval_code(guardsh_bin: Path, hook_env) -> None:  # type: ignore[no-untyped-def]

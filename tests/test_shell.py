@@ -17,16 +17,10 @@ from typing import Any, Callable
 import pytest
 
 from guardsh import __version__
+from bashcompare import BASH, run_as, same
 
-BASH = "/bin/bash"
 Run = Callable[..., subprocess.CompletedProcess[bytes]]
 LOGIN = "shopt -q login_shell && echo login || echo not-login"
-
-
-def _run(exe: str, argv0: str, args: list[str], env: dict[str, str], **kw: Any) -> subprocess.CompletedProcess[bytes]:
-    kw.setdefault("capture_output", "stdout" not in kw and "stderr" not in kw)
-    kw.setdefault("timeout", 60)
-    return subprocess.run([argv0, *args], executable=exe, env=env, **kw)
 
 
 @pytest.fixture()
@@ -44,7 +38,7 @@ def gsh(guardsh_bin: Path, env: dict[str, str]) -> Run:
     default_env = env
 
     def run(*args: str, argv0: str | None = None, env: dict[str, str] | None = None, **kw: Any) -> Any:
-        return _run(str(guardsh_bin), argv0 or str(guardsh_bin), list(args), env or default_env, **kw)
+        return run_as(str(guardsh_bin), argv0 or str(guardsh_bin), list(args), env or default_env, **kw)
 
     return run
 
@@ -62,26 +56,12 @@ def both(guardsh_bin: Path, env: dict[str, str]) -> Callable[..., tuple[Any, Any
         for program in (str(exe), BASH):
             if stdin_file is not None:
                 with open(stdin_file, "rb") as stdin:
-                    out.append(_run(program, argv0, list(args), e, stdin=stdin, **kw))
+                    out.append(run_as(program, argv0, list(args), e, stdin=stdin, **kw))
             else:
-                out.append(_run(program, argv0, list(args), e, **kw))
+                out.append(run_as(program, argv0, list(args), e, **kw))
         return out[0], out[1]
 
     return run
-
-
-def same(g: subprocess.CompletedProcess[bytes], b: subprocess.CompletedProcess[bytes]) -> None:
-    assert (g.returncode, g.stdout, g.stderr) == (b.returncode, b.stdout, b.stderr)
-
-
-@pytest.fixture()
-def gitdir(tmp_path: Path) -> Path:
-    """A throwaway git repository (the workspace): `rm -rf .git` and `shred FILE` in it are refused."""
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    (repo / "f").write_bytes(b"precious\n")
-    return repo
 
 
 @pytest.fixture()
@@ -197,7 +177,7 @@ def test_script_shapes_behave_as_in_bash(both: Callable[..., Any], tmp_path: Pat
     same(*both(*args, cwd=tmp_path))
 
 
-def test_refused_script_does_not_run(gsh: Run, scratch_home: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+def test_refused_script_does_notrun_as(gsh: Run, scratch_home: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
     home, env = scratch_home
     script = tmp_path / "cleanup.sh"
     script.write_text("touch marker\necho started\nrm -rf ~\n")
@@ -351,8 +331,6 @@ def test_unparseable_text_is_refused(gsh: Run, gitdir: Path) -> None:
     assert (gitdir / ".git").is_dir()
 
 
-
-
 @pytest.mark.parametrize("args", [
     ["-oc", "pipefail", "rm -rf .git"],
     ["-Oc", "extglob", "rm -rf .git"],
@@ -421,9 +399,9 @@ def test_links_are_shells(both: Callable[..., Any], links: Path, name: str, args
 
 
 def test_sh_link_is_posix_mode(links: Path, env: dict[str, str]) -> None:
-    r = _run(str(links / "sh"), str(links / "sh"), ["-c", "shopt -qo posix && echo posix"], env)
+    r = run_as(str(links / "sh"), str(links / "sh"), ["-c", "shopt -qo posix && echo posix"], env)
     assert r.stdout == b"posix\n"
-    r = _run(str(links / "bash"), str(links / "bash"), ["-c", "shopt -qo posix || echo bash-mode"], env)
+    r = run_as(str(links / "bash"), str(links / "bash"), ["-c", "shopt -qo posix || echo bash-mode"], env)
     assert r.stdout == b"bash-mode\n"
 
 
