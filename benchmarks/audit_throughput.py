@@ -34,6 +34,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from latency import write_temp_launcher  # noqa: E402  (a launcher like install.sh writes)
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "corpus" / "commands.txt"
 LOCAL = REPO / "benchmarks" / "corpus.txt"
@@ -81,24 +84,6 @@ def generate_corpus(n: int = 5000) -> list[str]:
     return out
 
 
-def write_launcher(bindir: Path) -> Path:
-    python = REPO / ".venv" / "bin" / "python"
-    python_s = str(python) if python.exists() else sys.executable
-    site = subprocess.run([python_s, "-c", 'import sysconfig; print(sysconfig.get_paths()["purelib"])'],
-                          capture_output=True, text=True, check=True).stdout.strip()
-    launcher = bindir / "guardsh"
-    launcher.write_text(
-        f"#!{python_s} -IS\n"
-        f"# guardsh-launcher: runs guardsh from {REPO} (benchmark)\n"
-        "import sys\n"
-        f"sys.path[0:0] = {[str(REPO), site]!r}\n"
-        "from guardsh.cli import main\n"
-        "sys.exit(main())\n"
-    )
-    launcher.chmod(0o755)
-    return launcher
-
-
 def timed(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
     """(wall seconds, CPU seconds of the run and its worker processes)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -128,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         corpus, origin = choose_corpus(opts.corpus, tmp)
         repeated = tmp / "repeated.txt"
         repeated.write_bytes(corpus.read_bytes() * 3)
-        launcher = opts.guardsh or str(write_launcher(tmp))
+        launcher = opts.guardsh or str(write_temp_launcher(tmp))
         home = tmp / "home"
         home.mkdir()
         env = {k: v for k, v in os.environ.items() if k not in ("BASH_ENV", "ENV", "GUARDSH_NESTED", "NO_COLOR")}
