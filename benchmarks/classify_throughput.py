@@ -47,12 +47,12 @@ HEREDOC_OPEN = re.compile(r"<<-?\s*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\1")
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-import guardsh.classify as classify_module  # noqa: E402
-import guardsh.parse as parse_module  # noqa: E402
-from guardsh.classify import Classifier  # noqa: E402
-from guardsh.config import Config  # noqa: E402
-from guardsh.examples import example_context  # noqa: E402
-from guardsh.rules import RuleError, load_rules, rule_dirs  # noqa: E402
+import guardsh.engine.classify as classify_module  # noqa: E402
+import guardsh.engine.parse as parse_module  # noqa: E402
+from guardsh.engine.classify import Classifier  # noqa: E402
+from guardsh.engine.config import Config  # noqa: E402
+from guardsh.engine.examples import example_context  # noqa: E402
+from guardsh.engine.rules import RuleError, load_rules, rule_dirs  # noqa: E402
 
 
 def read_corpus(path: Path) -> list[str]:

@@ -152,8 +152,8 @@ def parse_path(text: str) -> str:
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
     try:
-        from guardsh.lex import tokenize, extract_simple
-        from guardsh.parse import _extract_bashlex
+        from guardsh.engine.lex import tokenize, extract_simple
+        from guardsh.engine.parse import _extract_bashlex
     except ImportError:
         return "?"
     tokens = tokenize(text)

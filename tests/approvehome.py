@@ -8,7 +8,7 @@ import socket
 import threading
 from typing import Any
 
-from guardsh import protocol
+from guardsh.approval import protocol
 from pathlib import Path
 from typing import Callable
 

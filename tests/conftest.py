@@ -9,11 +9,11 @@ from typing import Callable
 
 import pytest
 
-from guardsh.classify import Classifier, Context
-from guardsh.config import Config
-from guardsh.examples import example_context
-from guardsh.model import Verdict
-from guardsh.rules import RuleSet, load_rules, rule_dirs
+from guardsh.engine.classify import Classifier, Context
+from guardsh.engine.config import Config
+from guardsh.engine.examples import example_context
+from guardsh.engine.model import Verdict
+from guardsh.engine.rules import RuleSet, load_rules, rule_dirs
 
 REPO = Path(__file__).resolve().parent.parent
 

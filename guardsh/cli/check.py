@@ -1,0 +1,38 @@
+"""``guardsh check``: classify a command without running it."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from guardsh.engine.classify import Classifier, Context
+from guardsh.engine.config import ConfigError, load_config
+from guardsh.engine.report import human_check
+from guardsh.engine.rules import RuleError, load_rules
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="guardsh check", description="Classify a shell command without running it.")
+    p.add_argument("--json", action="store_true", help="print the verdict as one JSON object")
+    p.add_argument("--cwd", default=None, help="classify as if run in DIR (default: the current directory)")
+    p.add_argument("command", nargs="+", help="the command text (put it after --)")
+    return p
+
+
+def main(args: list[str]) -> int:
+    opts = build_parser().parse_args(args)
+    text = " ".join(opts.command) if len(opts.command) > 1 else opts.command[0]
+    try:
+        config = load_config()
+        rules = load_rules()
+    except (RuleError, ConfigError) as e:
+        sys.stderr.write(f"guardsh check: {e}\n")
+        return 2
+    cwd = os.path.abspath(opts.cwd) if opts.cwd else os.getcwd()
+    verdict = Classifier(rules, config).classify(text, Context(cwd, config))
+    if opts.json:
+        sys.stdout.write(json.dumps(verdict.to_json(), ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(human_check(verdict))
+    return 0

@@ -1,0 +1,835 @@
+"""Tokenise bash text into words, operators and redirections.
+
+The tokenizer follows bash's quoting rules exactly (backslash, single and double quotes,
+``$'...'``, ``$( )``, backticks, ``${ }``, ``$(( ))``, ``<( )``, here-documents) and keeps
+expansions as their source text.  Two extractors turn tokens into simple commands:
+
+* ``extract_simple`` accepts only lists and pipelines of simple commands (no reserved words,
+  no grouping).  It is exact for that subset and is the fast path that avoids bashlex.
+* ``extract_tolerant`` accepts anything, skipping reserved words, ``[[ ]]``, ``(( ))``,
+  ``case`` patterns and ``for`` lists.  It is the fallback when bashlex cannot parse a text.
+"""
+from __future__ import annotations
+
+from guardsh.engine.model import Redirect, Word
+
+METACHARS = frozenset(" \t\n;&|<>()")
+OPERATORS = ("&&", "||", ";;&", ";;", ";&", "|&", "&", ";", "|", "(", ")")
+REDIRECT_OPS = ("&>>", "&>", "<<<", "<<-", "<<", ">>", ">&", "<&", "<>", ">|", ">", "<")
+RESERVED = frozenset(
+    "if then else elif fi for while until do done case esac in function select time "
+    "coproc { } ! [[ ]]".split()
+)
+COMMAND_START_OPS = frozenset({";", "&", "&&", "||", "|", "|&", "\n", "(", ";;", ";&", ";;&"})
+NAME_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
+NAME_CHARS = NAME_START | frozenset("0123456789")
+SPECIAL_PARAMS = frozenset("0123456789@*#?$!-")
+HEX = frozenset("0123456789abcdefABCDEF")
+OCT = frozenset("01234567")
+
+
+# ``re`` costs several ms to import and guardsh runs before every command: the few patterns
+# the lexer needs are written out by hand.
+
+def assignment_end(text: str, i: int = 0) -> int:
+    """Index just past ``NAME=``, ``NAME+=`` or ``NAME[sub]=`` at ``text[i]``, else -1."""
+    n = len(text)
+    if i >= n or text[i] not in NAME_START:
+        return -1
+    j = i + 1
+    while j < n and text[j] in NAME_CHARS:
+        j += 1
+    if j < n and text[j] == "[":
+        k = text.find("]", j + 1)
+        if k < 0:
+            return -1
+        j = k + 1
+    if j < n and text[j] == "+":
+        j += 1
+    return j + 1 if j < n and text[j] == "=" else -1
+
+
+def is_assignment(text: str) -> bool:
+    return assignment_end(text) > 0
+
+
+def name_end(text: str, i: int) -> int:
+    """Index past a parameter name at ``text[i]`` (``$name``, ``$1``, ``$@``...), else -1."""
+    if i >= len(text):
+        return -1
+    c = text[i]
+    if c in NAME_START:
+        j = i + 1
+        while j < len(text) and text[j] in NAME_CHARS:
+            j += 1
+        return j
+    if c in SPECIAL_PARAMS:
+        return i + 1
+    return -1
+
+
+def _closes_bracket(text: str, i: int) -> bool:
+    """``[`` starts a pattern only when a ``]`` closes it within the same word."""
+    j = i + 2  # "[]...]" : a ] right after [ is part of the set
+    while j < len(text) and text[j] not in METACHARS:
+        if text[j] == "]":
+            return True
+        j += 1
+    return False
+
+
+def _plain_value(value: str) -> bool:
+    """A value that unquoted expansion leaves as one literal word (no splitting, no globbing)."""
+    return not any(c in value for c in " \t\n*?[")
+
+
+def _run_of(text: str, i: int, chars: frozenset[str], limit: int) -> int:
+    j = i
+    while j < len(text) and j - i < limit and text[j] in chars:
+        j += 1
+    return j
+
+
+def _is_brace_expansion(text: str, i: int) -> bool:
+    """``{a,b}`` or ``{1..3}`` at ``text[i]`` (no blanks or nested braces inside)."""
+    j = i + 1
+    while j < len(text) and text[j] not in "{} \t\n":
+        j += 1
+    if j >= len(text) or text[j] != "}":
+        return False
+    inner = text[i + 1 : j]
+    return "," in inner or ".." in inner
+ANSI_ESCAPES = {
+    "a": "\a", "b": "\b", "e": "\x1b", "E": "\x1b", "f": "\f", "n": "\n", "r": "\r",
+    "t": "\t", "v": "\v", "\\": "\\", "'": "'", '"': '"', "?": "?",
+}
+
+
+class LexError(ValueError):
+    """The text is not valid shell (an unterminated quote, an unbalanced substitution)."""
+
+
+class Token:
+    """kind is 'word', 'op', 'redir' or 'arith' (``(( ))``, whose ``subs`` are kept)."""
+
+    __slots__ = ("kind", "raw", "start", "end", "word", "redirect", "subs")
+
+    def __init__(
+        self,
+        kind: str,
+        raw: str,
+        start: int,
+        end: int,
+        word: Word | None = None,
+        redirect: Redirect | None = None,
+        subs: tuple[str, ...] = (),
+    ) -> None:
+        self.kind, self.raw, self.start, self.end = kind, raw, start, end
+        self.word, self.redirect, self.subs = word, redirect, subs
+
+
+class Extracted:
+    """A simple command found in a token stream, before wrappers are looked at."""
+
+    __slots__ = ("words", "assignments", "redirects", "start", "end", "piped", "piped_from")
+
+    def __init__(
+        self,
+        words: list[Word],
+        assignments: list[tuple[str, Word]],
+        redirects: list[Redirect],
+        start: int,
+        end: int,
+        piped: bool = False,
+    ) -> None:
+        self.words, self.assignments, self.redirects = words, assignments, redirects
+        self.start, self.end = start, end
+        self.piped = piped
+        self.piped_from: str | None = None  # program of the command feeding this one by a pipe
+
+
+class ExtractResult:
+    __slots__ = ("commands", "subs", "functions")
+
+    def __init__(self) -> None:
+        self.commands: list[Extracted] = []
+        self.subs: list[str] = []  # command texts found outside simple commands
+        self.functions: list[str] = []  # names of functions defined in the text
+
+
+def find_close(text: str, i: int, open_: str = "(", close: str = ")") -> int:
+    """Index just past the bracket closing the one opened before ``i``.
+
+    Quote-aware; for ``$( )`` also skips here-document bodies and does not count the ``)`` of
+    ``case`` patterns, as bash's own parser does.
+    """
+    depth = 1
+    n = len(text)
+    pending: list[tuple[str, bool]] = []  # here-documents whose bodies start at the next newline
+    in_case = 0
+    word_start = True
+    command_sub = open_ == "("
+    while i < n:
+        c = text[i]
+        if c == "\\":
+            i += 2
+            word_start = False
+            continue
+        if c == "\n" and pending:
+            i = _skip_heredoc_bodies(text, i + 1, pending)
+            pending = []
+            word_start = True
+            continue
+        if c == "'":
+            j = text.find("'", i + 1)
+            if j < 0:
+                raise LexError("unterminated single quote")
+            i = j + 1
+            word_start = False
+            continue
+        if c == '"':
+            i = _skip_double(text, i + 1)
+            word_start = False
+            continue
+        if c == "`":
+            i = _skip_backtick(text, i + 1)
+            word_start = False
+            continue
+        if c == "$" and text.startswith("$(", i):
+            i = find_close(text, i + 2)
+            word_start = False
+            continue
+        if c == "$" and text.startswith("${", i):
+            i = find_close(text, i + 2, "{", "}")
+            word_start = False
+            continue
+        if command_sub and c == "<" and text.startswith("<<", i) and not text.startswith("<<<", i):
+            j = i + 2
+            strip = text.startswith("-", j)
+            j += strip
+            while j < n and text[j] in " \t":
+                j += 1
+            k = j
+            while k < n and text[k] not in " \t\n;&|<>()":
+                k += 1
+            delim = text[j:k].replace("'", "").replace('"', "").replace("\\", "")
+            if delim:
+                pending.append((delim, strip))
+                i = k
+                word_start = False
+                continue
+        if command_sub and word_start and _keyword_at(text, i, "case"):
+            in_case += 1
+            i += 4
+            word_start = False
+            continue
+        if command_sub and word_start and in_case and _keyword_at(text, i, "esac"):
+            in_case -= 1
+            i += 4
+            word_start = False
+            continue
+        if c == open_ and not in_case:
+            depth += 1
+        elif c == close and not in_case:
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        word_start = c in " \t\n;&|()"
+        i += 1
+    raise LexError(f"unbalanced {open_!r}")
+
+
+def _keyword_at(text: str, i: int, word: str) -> bool:
+    end = i + len(word)
+    return text.startswith(word, i) and (end == len(text) or text[end] in " \t\n;&|)")
+
+
+def _skip_heredoc_bodies(text: str, i: int, pending: list[tuple[str, bool]]) -> int:
+    for delim, strip in pending:
+        while i < len(text):
+            j = text.find("\n", i)
+            line = text[i:] if j < 0 else text[i:j]
+            i = len(text) if j < 0 else j + 1
+            if (line.lstrip("\t") if strip else line) == delim:
+                break
+    return i
+
+
+def _skip_double(text: str, i: int) -> int:
+    n = len(text)
+    while i < n:
+        c = text[i]
+        if c == "\\":
+            i += 2
+        elif c == '"':
+            return i + 1
+        elif c == "`":
+            i = _skip_backtick(text, i + 1)
+        elif c == "$" and text.startswith("$(", i):
+            i = find_close(text, i + 2)
+        elif c == "$" and text.startswith("${", i):
+            i = find_close(text, i + 2, "{", "}")
+        else:
+            i += 1
+    raise LexError("unterminated double quote")
+
+
+def _skip_backtick(text: str, i: int) -> int:
+    n = len(text)
+    while i < n:
+        c = text[i]
+        if c == "\\":
+            i += 2
+        elif c == "`":
+            return i + 1
+        else:
+            i += 1
+    raise LexError("unterminated backtick")
+
+
+def find_subs(text: str) -> list[str]:
+    """Command substitutions anywhere in ``text`` (for arithmetic and here-document bodies)."""
+    subs: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "\\":
+            i += 2
+        elif text.startswith("$((", i):
+            end = find_close(text, i + 2)
+            subs.extend(find_subs(text[i + 3 : end - 1]))
+            i = end
+        elif text.startswith("$(", i):
+            end = find_close(text, i + 2)
+            subs.append(text[i + 2 : end - 1])
+            i = end
+        elif c == "`":
+            end = _skip_backtick(text, i + 1)
+            subs.append(_unescape_backtick(text[i + 1 : end - 1]))
+            i = end
+        else:
+            i += 1
+    return subs
+
+
+def _unescape_backtick(inner: str) -> str:
+    if "\\" not in inner:
+        return inner
+    out = []
+    i = 0
+    while i < len(inner):
+        if inner[i] == "\\" and i + 1 < len(inner) and inner[i + 1] in "\\`$":
+            out.append(inner[i + 1])
+            i += 2
+        else:
+            out.append(inner[i])
+            i += 1
+    return "".join(out)
+
+
+def _ansi_c(text: str, i: int) -> tuple[str, int]:
+    """Decode ``$'...'`` starting after the opening quote; returns (value, index past quote)."""
+    out: list[str] = []
+    n = len(text)
+    while i < n:
+        c = text[i]
+        if c == "'":
+            return "".join(out), i + 1
+        if c == "\\" and i + 1 < n:
+            e = text[i + 1]
+            if e in ANSI_ESCAPES:
+                out.append(ANSI_ESCAPES[e])
+                i += 2
+            elif e in "xuU":
+                end = _run_of(text, i + 2, HEX, {"x": 2, "u": 4, "U": 8}[e])
+                if end > i + 2:
+                    out.append(chr(min(int(text[i + 2 : end], 16), 0x10FFFF)))
+                else:
+                    out.append("\\" + e)
+                i = max(end, i + 2)
+            elif e in OCT:
+                end = _run_of(text, i + 1, OCT, 3)
+                out.append(chr(int(text[i + 1 : end], 8) & 0xFF))
+                i = end
+            elif e == "c" and i + 2 < n:
+                out.append(chr(ord(text[i + 2]) & 0x1F))
+                i += 3
+            else:
+                out.append("\\" + e)
+                i += 2
+            continue
+        out.append(c)
+        i += 1
+    raise LexError("unterminated $'...' quote")
+
+
+class _WordReader:
+    """Reads one word starting at ``i``; see ``read_word``."""
+
+    def __init__(self, text: str, params: dict[str, str] | None) -> None:
+        self.text = text
+        self.params = params
+        self.out: list[str] = []
+        self.dynamic = False
+        self.glob = False
+        self.subs: list[str] = []
+
+    def dollar(self, i: int, quoted: bool) -> int:
+        text = self.text
+        nxt = text[i + 1 : i + 2]
+        if text.startswith("$((", i):
+            try:
+                end = find_close(text, i + 2)
+            except LexError:
+                end = -1
+            if end > 0 and text[end - 2 : end] == "))":
+                self.subs.extend(find_subs(text[i + 3 : end - 2]))
+                self.out.append(text[i:end])
+                self.dynamic = True
+                return end
+        if nxt == "(":
+            end = find_close(text, i + 2)
+            self.subs.append(text[i + 2 : end - 1])
+            self.out.append(text[i:end])
+            self.dynamic = True
+            return end
+        if nxt == "{":
+            end = find_close(text, i + 2, "{", "}")
+            inner = text[i + 2 : end - 1]
+            if self.params is not None and inner in self.params and (quoted or _plain_value(self.params[inner])):
+                self.out.append(self.params[inner])
+            else:
+                self.subs.extend(find_subs(inner))
+                self.out.append(text[i:end])
+                self.dynamic = True
+            return end
+        if nxt == "'" and not quoted:
+            value, end = _ansi_c(text, i + 2)
+            self.out.append(value)
+            return end
+        if nxt == '"' and not quoted:
+            return self.double(i + 2)
+        end = name_end(text, i + 1)
+        if end > 0:
+            name = text[i + 1 : end]
+            if self.params is not None and name in self.params and (quoted or _plain_value(self.params[name])):
+                self.out.append(self.params[name])
+            else:
+                self.out.append("$" + name)
+                self.dynamic = True
+            return end
+        self.out.append("$")
+        return i + 1
+
+    def backtick(self, i: int) -> int:
+        end = _skip_backtick(self.text, i + 1)
+        self.subs.append(_unescape_backtick(self.text[i + 1 : end - 1]))
+        self.out.append(self.text[i:end])
+        self.dynamic = True
+        return end
+
+    def double(self, i: int) -> int:
+        text = self.text
+        n = len(text)
+        while i < n:
+            c = text[i]
+            if c == '"':
+                return i + 1
+            if c == "\\" and i + 1 < n:
+                e = text[i + 1]
+                if e in '$`"\\':
+                    self.out.append(e)
+                elif e != "\n":
+                    self.out.append("\\" + e)
+                i += 2
+            elif c == "$":
+                i = self.dollar(i, quoted=True)
+            elif c == "`":
+                i = self.backtick(i)
+            else:
+                self.out.append(c)
+                i += 1
+        raise LexError("unterminated double quote")
+
+    def read(self, i: int) -> int:
+        text = self.text
+        n = len(text)
+        start = i
+        while i < n:
+            c = text[i]
+            if c in METACHARS:
+                if c == "(" and i > start:
+                    so_far = text[start:i]
+                    if assignment_end(so_far) == len(so_far) or so_far[-1] in "@!+*?":
+                        end = find_close(text, i + 1)
+                        inner = text[i + 1 : end - 1]
+                        self.subs.extend(find_subs(inner))
+                        self.out.append(text[i:end])
+                        self.glob = self.glob or so_far[-1] in "@!+*?"
+                        self.dynamic = self.dynamic or "$" in inner
+                        i = end
+                        continue
+                break
+            if c == "\\":
+                if i + 1 < n:
+                    if text[i + 1] != "\n":
+                        self.out.append(text[i + 1])
+                    i += 2
+                else:
+                    self.out.append("\\")  # a backslash at the very end stays literal
+                    i += 1
+            elif c == "'":
+                j = text.find("'", i + 1)
+                if j < 0:
+                    raise LexError("unterminated single quote")
+                self.out.append(text[i + 1 : j])
+                i = j + 1
+            elif c == '"':
+                i = self.double(i + 1)
+            elif c == "$":
+                i = self.dollar(i, quoted=False)
+            elif c == "`":
+                i = self.backtick(i)
+            else:
+                if c in "*?" or (c == "[" and _closes_bracket(text, i)):
+                    self.glob = True
+                elif c == "{" and _is_brace_expansion(text, i):
+                    self.glob = True
+                self.out.append(c)
+                i += 1
+        return i
+
+
+def read_word(text: str, i: int = 0, params: dict[str, str] | None = None) -> tuple[Word, int]:
+    """Read one shell word at ``text[i]``; return it and the index just past it."""
+    reader = _WordReader(text, params)
+    end = reader.read(i)
+    word = Word(
+        value="".join(reader.out),
+        dynamic=reader.dynamic,
+        glob=reader.glob,
+        subs=tuple(reader.subs),
+        tilde=text.startswith("~", i),
+    )
+    return word, end
+
+
+def _expand_all_params(raw: str, params: dict[str, str] | None) -> list[str] | None:
+    """``"$@"`` / ``$@`` as a whole word expands to one word per positional parameter."""
+    if params is None or raw not in ('"$@"', "$@", '"${@}"', "${@}", "$*"):
+        return None
+    count = int(params.get("#", "0"))
+    values = [params[str(k)] for k in range(1, count + 1)]
+    if raw.startswith('"'):
+        return values  # "$@": one word per parameter
+    return [part for v in values for part in v.split()]  # unquoted: each is split again
+
+
+def _split_param(raw: str, params: dict[str, str] | None) -> list[str] | None:
+    """An unquoted ``$1`` / ``${1}`` standing alone is split on blanks, as bash splits it."""
+    if params is None or not raw.startswith("$"):
+        return None
+    name = raw[2:-1] if raw.startswith("${") and raw.endswith("}") else raw[1:]
+    value = params.get(name)
+    if value is None or name_end(raw, 1 if raw[1] != "{" else 2) != len(raw) - (raw[1] == "{"):
+        return None
+    if _plain_value(value):
+        return None
+    return value.split()
+
+
+def tokenize(text: str, params: dict[str, str] | None = None) -> list[Token]:
+    """Split ``text`` into tokens. Raises LexError on unterminated quoting."""
+    tokens: list[Token] = []
+    pending: list[tuple[int, str, bool, bool]] = []  # token index, delimiter, strip tabs, quoted
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c in " \t":
+            i += 1
+            continue
+        if c == "\\" and text.startswith("\n", i + 1):
+            i += 2
+            continue
+        if c == "\n":
+            tokens.append(Token("op", "\n", i, i + 1))
+            i += 1
+            if pending:
+                i = _read_heredocs(text, i, tokens, pending)
+                pending = []
+            continue
+        if c == "#":
+            j = text.find("\n", i)
+            i = n if j < 0 else j
+            continue
+        if c in "<>" and text.startswith("(", i + 1):
+            end = find_close(text, i + 2)
+            word = Word(text[i:end], dynamic=True, subs=(text[i + 2 : end - 1],))
+            tokens.append(Token("word", text[i:end], i, end, word=word))
+            i = end
+            continue
+        if c == "(" and text.startswith("((", i) and _at_command_start(tokens):
+            try:
+                end = find_close(text, i + 2)
+            except LexError:
+                end = -1
+            if end > 0 and text.startswith(")", end):
+                inner = text[i + 2 : end - 1]
+                tokens.append(Token("arith", text[i : end + 1], i, end + 1, subs=tuple(find_subs(inner))))
+                i = end + 1
+                continue
+        fd: int | None = None
+        j = i
+        if c.isdigit():
+            while j < n and text[j].isdigit():
+                j += 1
+            if j < n and text[j] in "<>":
+                fd = int(text[i:j])
+            else:
+                j = i
+        if text[j] in "<>&":
+            op = next((o for o in REDIRECT_OPS if text.startswith(o, j)), None)
+            if op is not None and not (op in ("<", ">") and text.startswith("(", j + 1)):
+                i = _read_redirect(text, i, j, op, fd, tokens, pending, params)
+                continue
+        if c in ";&|()":
+            op = next((o for o in OPERATORS if text.startswith(o, i)), None)
+            if op is not None:
+                tokens.append(Token("op", op, i, i + len(op)))
+                i += len(op)
+                continue
+        word, end = read_word(text, i, params)
+        raw = text[i:end]
+        expanded = _expand_all_params(raw, params)
+        if expanded is None:
+            expanded = _split_param(raw, params)
+        if expanded is not None:
+            for value in expanded:
+                tokens.append(Token("word", raw, i, end, word=Word(value)))
+        else:
+            tokens.append(Token("word", raw, i, end, word=word))
+        i = end
+    if pending:
+        # A here-document with no newline after its operator: bash reads an empty body.
+        for index, _delim, _strip, quoted in pending:
+            tok = tokens[index]
+            assert tok.redirect is not None
+            tok.redirect = Redirect(tok.redirect.op, tok.redirect.fd, None, "", quoted)
+    return tokens
+
+
+def _at_command_start(tokens: list[Token]) -> bool:
+    if not tokens:
+        return True
+    last = tokens[-1]
+    if last.kind == "op":
+        return last.raw in COMMAND_START_OPS
+    return last.kind == "word" and last.raw in ("then", "do", "else", "if", "while", "until", "elif", "{", "!", "for")
+
+
+def _read_redirect(
+    text: str,
+    start: int,
+    j: int,
+    op: str,
+    fd: int | None,
+    tokens: list[Token],
+    pending: list[tuple[int, str, bool, bool]],
+    params: dict[str, str] | None,
+) -> int:
+    n = len(text)
+    k = j + len(op)
+    while k < n and text[k] in " \t":
+        k += 1
+    if k >= n or text[k] in "\n;&|()" or (text[k] in "<>" and not text.startswith("(", k + 1)):
+        raise LexError(f"redirection {op!r} has no target")
+    if op in ("<<", "<<-"):
+        word, end = read_word(text, k, params)
+        raw = text[k:end]
+        quoted = any(q in raw for q in "'\"\\")
+        tokens.append(Token("redir", text[start:end], start, end, redirect=Redirect(op, fd, None, None, quoted)))
+        pending.append((len(tokens) - 1, word.value, op == "<<-", quoted))
+        return end
+    if text[k] in "<>" and text.startswith("(", k + 1):
+        end = find_close(text, k + 2)
+        word = Word(text[k:end], dynamic=True, subs=(text[k + 2 : end - 1],))
+    else:
+        word, end = read_word(text, k, params)
+    if op == "<<<":
+        redirect = Redirect(op, fd, word, word.value, False)
+    elif op in (">&", "<&") and (word.value == "-" or word.value.rstrip("-").isdigit() and word.value.count("-") <= 1
+                                 and not word.value.startswith("-")):
+        redirect = Redirect(op, fd, None)
+    else:
+        redirect = Redirect(op, fd, word)
+    tokens.append(Token("redir", text[start:end], start, end, redirect=redirect))
+    return end
+
+
+def _read_heredocs(text: str, i: int, tokens: list[Token], pending: list[tuple[int, str, bool, bool]]) -> int:
+    for index, delim, strip, quoted in pending:
+        lines: list[str] = []
+        while i < len(text):
+            j = text.find("\n", i)
+            line = text[i:] if j < 0 else text[i:j]
+            i = len(text) if j < 0 else j + 1
+            check = line.lstrip("\t") if strip else line
+            if check == delim:
+                break
+            lines.append(check)
+        tok = tokens[index]
+        assert tok.redirect is not None
+        body = "\n".join(lines) + ("\n" if lines else "")
+        tok.redirect = Redirect(tok.redirect.op, tok.redirect.fd, None, body, quoted)
+        tok.end = i
+    return i
+
+
+def _program_of(words: list[Word]) -> str:
+    return words[0].value.rsplit("/", 1)[-1] if words else ""
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.result = ExtractResult()
+        self.cur: Extracted | None = None
+        self.pipe_next = False
+        self.last_program: str | None = None
+
+    def add_word(self, tok: Token) -> None:
+        assert tok.word is not None
+        if self.cur is None:
+            self.cur = Extracted([], [], [], tok.start, tok.end, piped=self.pipe_next)
+            if self.pipe_next:
+                self.cur.piped_from = self.last_program
+        cur = self.cur
+        if not cur.words and assignment_end(tok.raw) > 0:
+            name = tok.raw.partition("=")[0]
+            w = tok.word
+            value = w.value.partition("=")[2]
+            value_word = Word(value, w.dynamic, w.glob, w.subs, value.startswith("~"))
+            cur.assignments.append((name.rstrip("+"), value_word))
+        else:
+            cur.words.append(tok.word)
+        cur.end = tok.end
+
+    def add_redirect(self, tok: Token) -> None:
+        if self.cur is None:
+            self.cur = Extracted([], [], [], tok.start, tok.end, piped=self.pipe_next)
+        assert tok.redirect is not None
+        self.cur.redirects.append(tok.redirect)
+        self.cur.end = max(self.cur.end, tok.end)
+
+    def finish(self, op: str | None) -> None:
+        if self.cur is not None:
+            self.result.commands.append(self.cur)
+            self.last_program = _program_of(self.cur.words) or None
+            self.cur = None
+        self.pipe_next = op in ("|", "|&")
+
+
+def extract_simple(tokens: list[Token]) -> ExtractResult | None:
+    """Simple commands of a text made only of lists and pipelines; None for anything else."""
+    b = _Builder()
+    for tok in tokens:
+        if tok.kind == "word":
+            if (b.cur is None or not b.cur.words) and tok.raw in RESERVED and tok.raw != "time":
+                return None
+            b.add_word(tok)
+        elif tok.kind == "redir":
+            b.add_redirect(tok)
+        elif tok.kind == "op":
+            if tok.raw in ("(", ")", ";;", ";&", ";;&"):
+                return None
+            b.finish(tok.raw)
+        else:
+            return None
+    b.finish(None)
+    return b.result
+
+
+def extract_tolerant(tokens: list[Token]) -> ExtractResult:
+    """Best-effort simple commands of any text: reserved words and patterns are skipped."""
+    b = _Builder()
+    i, n = 0, len(tokens)
+    case_patterns = 0  # >0 while reading case patterns
+    while i < n:
+        tok = tokens[i]
+        at_start = b.cur is None or (not b.cur.words and not b.cur.assignments)
+        if tok.kind == "arith":
+            b.result.subs.extend(tok.subs)
+            i += 1
+            continue
+        if tok.kind == "op":
+            if tok.raw == ")" and case_patterns:
+                case_patterns -= 1
+            elif tok.raw in (";;", ";&", ";;&"):
+                b.finish(tok.raw)
+                if not (i + 1 < n and tokens[i + 1].raw == "esac"):
+                    case_patterns += 1
+                i += 1
+                continue
+            b.finish(tok.raw)
+            i += 1
+            continue
+        if case_patterns:
+            if tok.word is not None:
+                b.result.subs.extend(tok.word.subs)
+            if tok.raw == "esac":
+                case_patterns -= 1
+            i += 1
+            continue
+        if tok.kind == "word" and at_start and b.cur is None:
+            raw = tok.raw
+            if raw in ("for", "select"):
+                i += 1
+                while i < n and not (tokens[i].kind == "op" and tokens[i].raw in (";", "\n")) and tokens[i].raw != "do":
+                    if tokens[i].word is not None:
+                        b.result.subs.extend(tokens[i].word.subs)  # type: ignore[union-attr]
+                    elif tokens[i].kind == "arith":
+                        b.result.subs.extend(tokens[i].subs)
+                    i += 1
+                continue
+            if raw == "case":
+                i += 1
+                while i < n and tokens[i].raw != "in":
+                    if tokens[i].word is not None:
+                        b.result.subs.extend(tokens[i].word.subs)  # type: ignore[union-attr]
+                    i += 1
+                i += 1
+                case_patterns += 1
+                continue
+            if raw == "[[":
+                i += 1
+                while i < n and tokens[i].raw != "]]":
+                    t = tokens[i]
+                    if t.word is not None:
+                        b.result.subs.extend(t.word.subs)
+                    elif t.redirect is not None and t.redirect.target is not None:
+                        b.result.subs.extend(t.redirect.target.subs)
+                    i += 1
+                i += 1
+                continue
+            if raw == "function":
+                if i + 1 < n and tokens[i + 1].word is not None:
+                    b.result.functions.append(tokens[i + 1].raw)
+                i += 2
+                if i + 1 < n and tokens[i].raw == "(" and tokens[i + 1].raw == ")":
+                    i += 2
+                continue
+            if raw in RESERVED:
+                i += 1
+                if raw == "time" and i < n and tokens[i].raw == "-p":
+                    i += 1
+                continue
+            if i + 2 < n and tokens[i + 1].raw == "(" and tokens[i + 2].raw == ")":
+                b.result.functions.append(raw)
+                i += 3  # name() { ...; }
+                continue
+        if tok.kind == "word":
+            b.add_word(tok)
+        elif tok.kind == "redir":
+            b.add_redirect(tok)
+        i += 1
+    b.finish(None)
+    return b.result

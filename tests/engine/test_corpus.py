@@ -1,0 +1,165 @@
+"""Corpora: real commands (robustness of the parser) and hand-labelled commands (accuracy).
+
+* ``../shared/corpus/commands.txt`` (NL2Bash, unlabelled): nothing may crash, few may be opaque,
+  and the lexer's fast path must agree with bashlex wherever both can read a command.
+* ``tests/corpus/tricky.yaml`` (expected decision) and ``tests/corpus/docs.yaml`` (expected risk):
+  written without reading the rules, so they measure them.  An entry that fails because its rule
+  pack is not written yet stays failing on purpose; only confirmed engine gaps are marked xfail.
+
+Each part is skipped when its file is absent.
+"""
+from __future__ import annotations
+
+import collections
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+import yaml
+
+from guardsh.engine.lex import LexError, extract_simple, tokenize
+from guardsh.engine.model import Decision, Verdict
+from guardsh.engine.parse import _extract_bashlex
+
+REPO = Path(__file__).resolve().parents[2]
+COMMANDS = REPO.parent / "shared" / "corpus" / "commands.txt"
+TRICKY = REPO / "tests" / "corpus" / "tricky.yaml"
+DOCS = REPO / "tests" / "corpus" / "docs.yaml"
+
+MAX_OPAQUE_FRACTION = 0.05
+
+
+def _lines(path: Path) -> list[str]:
+    return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _entries(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    return [e for e in data if isinstance(e, dict) and isinstance(e.get("command"), str)]
+
+
+def _params(entries: list[dict[str, Any]], path: Path, gaps: dict[str, str] | None = None) -> list[Any]:
+    if not entries:
+        return [pytest.param(None, marks=pytest.mark.skip(reason=f"{path} is absent or empty"), id="absent")]
+    params = []
+    for i, e in enumerate(entries):
+        marks = []
+        if gaps and e["command"] in gaps:
+            marks.append(pytest.mark.xfail(strict=True, reason=gaps[e["command"]]))
+        short = " ".join(e["command"].split())[:60]
+        params.append(pytest.param(e, marks=marks, id=f"{i:03d}:{short}"))
+    return params
+
+
+# --- commands.txt: robustness -------------------------------------------------------------
+
+needs_commands = pytest.mark.skipif(not COMMANDS.exists(), reason=f"{COMMANDS} is absent")
+
+
+@needs_commands
+def test_every_corpus_command_is_classified(classify: Callable[[str], Verdict]) -> None:
+    counts: collections.Counter[str] = collections.Counter()
+    crashes: list[str] = []
+    lines = _lines(COMMANDS)
+    for line in lines:
+        try:
+            verdict = classify(line)
+        except Exception as e:  # noqa: BLE001 - every crash is reported, with its command
+            crashes.append(f"{line!r}: {type(e).__name__}: {e}")
+            continue
+        counts[verdict.parse] += 1
+    summary = (f"{len(lines)} commands: full {counts['full']}, fallback {counts['fallback']}, "
+               f"opaque {counts['opaque']}, crashed {len(crashes)}")
+    print(summary)
+    assert not crashes, "\n".join([summary] + crashes[:20])
+    assert counts["opaque"] <= MAX_OPAQUE_FRACTION * len(lines), summary
+    assert counts["full"] >= 0.9 * len(lines), summary
+
+
+def _agreement_key(result: Any) -> object:
+    return ([(c.words, c.assignments, c.redirects, c.piped, c.piped_from, c.start, c.end) for c in result.commands],
+            result.subs)
+
+
+@needs_commands
+def test_fast_path_and_bashlex_agree_on_the_corpus() -> None:
+    compared = 0
+    disagree: list[str] = []
+    for line in _lines(COMMANDS):
+        if line.endswith("\\") and not line.endswith("\\\\"):
+            continue  # known lexer bug: a trailing backslash is dropped (see test_lex.py)
+        try:
+            tokens = tokenize(line)
+        except LexError:
+            continue
+        fast = extract_simple(tokens)
+        if fast is None:
+            continue
+        slow = _extract_bashlex(line, tokens)
+        if slow is None:
+            continue
+        compared += 1
+        if _agreement_key(fast) != _agreement_key(slow):
+            disagree.append(line)
+    print(f"fast path and bashlex compared on {compared} commands, {len(disagree)} disagree")
+    assert compared > 2000
+    assert disagree == []
+
+
+# --- tricky.yaml: decisions -----------------------------------------------------------------
+
+# Entries that fail because the engine cannot do what they need, whatever the rules say.
+# (Entries waiting for a rule pack - git, kubectl, terraform, aws... - are NOT listed: they fail.)
+TRICKY_ENGINE_GAPS = {
+    "for b in $(aws s3 ls | awk '{print $3}'); do aws s3 rb \"s3://$b\" --force; done":
+        "engine gap: a loop variable does not carry where its values came from ($(aws s3 ls)), so the "
+        "bulk-delete rule cannot see that every bucket goes",
+    'DIR=build; rm -rf "$DIR"':
+        "engine gap: variables assigned earlier in the same text are not tracked ($DIR stays unresolved)",
+    'DIR=$HOME; rm -rf "$DIR"':
+        "engine gap: variables assigned earlier in the same text are not tracked ($DIR stays unresolved)",
+    "find . -type d -name node_modules -prune -exec rm -rf {} +":
+        "engine gap: find -exec targets are the start paths and everything under them; find's tests "
+        "(-name node_modules) do not narrow them, so no rule can see that only regenerable dirs go",
+    "echo rm -rf / | sh":
+        "engine gap: a pipe into a shell is opaque (ask) even when the feeding command's output is a literal; "
+        "deny would need the engine to classify echo's arguments as the shell's script",
+    "f() { git push --force; }":
+        "engine gap: function bodies are classified whether or not the function is ever called",
+}
+
+TRICKY_ENTRIES = _entries(TRICKY)
+
+
+@pytest.mark.parametrize("entry", _params(TRICKY_ENTRIES, TRICKY, TRICKY_ENGINE_GAPS))
+def test_tricky_decision(classify: Callable[[str], Verdict], entry: dict[str, Any]) -> None:
+    verdict = classify(entry["command"])
+    got = verdict.decision.label
+    assert got == entry["expect"], (
+        f"expected {entry['expect']}, got {got} (risk {verdict.risk.label}, parse {verdict.parse}, "
+        f"rules {[m.rule for m in verdict.matches]}); note: {entry.get('note')}")
+
+
+def test_tricky_engine_gaps_are_still_in_the_corpus() -> None:
+    if not TRICKY_ENTRIES:
+        pytest.skip(f"{TRICKY} is absent")
+    commands = {e["command"] for e in TRICKY_ENTRIES}
+    assert set(TRICKY_ENGINE_GAPS) <= commands, "an xfail above names a command the corpus no longer holds"
+
+
+# --- docs.yaml: destructive is gated, read-only is not ---------------------------------------
+
+DOCS_ENTRIES = [e for e in _entries(DOCS) if e.get("expect") in ("read-only", "destructive", "catastrophic")]
+
+
+@pytest.mark.parametrize("entry", _params(DOCS_ENTRIES, DOCS))
+def test_docs_risk(classify: Callable[[str], Verdict], entry: dict[str, Any]) -> None:
+    verdict = classify(entry["command"])
+    detail = (f"labelled {entry['expect']} ({entry.get('tool')}; {entry.get('source')}), got {verdict.decision.label} "
+              f"(risk {verdict.risk.label}, parse {verdict.parse}, rules {[m.rule for m in verdict.matches]})")
+    if entry["expect"] == "read-only":
+        assert verdict.decision == Decision.ALLOW, detail
+    else:
+        assert verdict.decision >= Decision.ASK, detail
