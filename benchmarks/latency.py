@@ -152,7 +152,8 @@ def parse_path(text: str) -> str:
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
     try:
-        from guardsh.engine.lex import tokenize, extract_simple
+        from guardsh.engine.extract import extract_simple
+        from guardsh.engine.lex import tokenize
         from guardsh.engine.parse import _extract_bashlex
     except ImportError:
         return "?"

@@ -23,6 +23,7 @@ import signal
 import stat
 import sys
 
+from guardsh import paths
 from guardsh.cli import WRAP_SHIMS
 from guardsh.shell.execute import NEST_VAR, ExecError, is_guardsh, real_bash, start_time, trusted_hashes
 
@@ -86,9 +87,8 @@ def find_launcher() -> str:
 
 def link_dir(launcher: str) -> str:
     """A private directory (mode 0700, ours) holding the links; made or repaired as needed."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     key = hashlib.sha256(launcher.encode("utf-8", "surrogateescape")).hexdigest()[:16]
-    directory = os.path.join(base, "guardsh", "wrap", key)
+    directory = paths.wrap_dir(key)
     try:
         os.makedirs(directory, mode=0o700, exist_ok=True)
         st = os.lstat(directory)

@@ -23,6 +23,8 @@ import socket
 import stat
 import struct
 
+from guardsh import paths
+
 VERSION = 1
 MAX_LINE = 1 << 20
 SOCKET_NAME = "approver.sock"
@@ -41,17 +43,7 @@ class ProtocolError(Exception):
 
 def socket_dir(env: dict[str, str] | os._Environ[str] | None = None, uid: int | None = None) -> str:
     """The private directory of this user's approver socket."""
-    env = os.environ if env is None else env
-    uid = os.getuid() if uid is None else uid
-    runtime = env.get("XDG_RUNTIME_DIR", "")
-    if runtime.startswith("/"):
-        try:
-            st = os.stat(runtime)
-            if stat.S_ISDIR(st.st_mode) and st.st_uid == uid:
-                return os.path.join(runtime, "guardsh")
-        except OSError:
-            pass
-    return f"/tmp/guardsh-{uid}"
+    return paths.runtime_dir(env, uid)
 
 
 def socket_path(env: dict[str, str] | os._Environ[str] | None = None, uid: int | None = None) -> str:
@@ -60,8 +52,7 @@ def socket_path(env: dict[str, str] | os._Environ[str] | None = None, uid: int |
 
 def agent_socket_dir(uid: int | None = None) -> str:
     """Directory of the request-only socket for agents running as another user."""
-    uid = os.getuid() if uid is None else uid
-    return f"/tmp/guardsh-requests-{uid}"
+    return paths.agent_socket_dir(uid)
 
 
 def check_dir(path: str, uid: int, private: bool = True) -> None:

@@ -25,6 +25,7 @@ import time
 from collections import deque
 from typing import Any, Callable
 
+from guardsh import paths
 from guardsh.approval import protocol
 from guardsh.engine.config import Config
 from guardsh.engine.model import Risk
@@ -379,9 +380,7 @@ def _write(writer: asyncio.StreamWriter, message: dict[str, Any]) -> None:
 
 
 def decisions_log_path(env: dict[str, str] | os._Environ[str] | None = None) -> str:
-    env = os.environ if env is None else env
-    base = env.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
-    return os.path.join(base, "guardsh", "approvals.jsonl")
+    return paths.approvals_log(env)
 
 
 # --- the socket server -------------------------------------------------------------------

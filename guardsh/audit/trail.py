@@ -21,6 +21,8 @@ from __future__ import annotations
 import os
 import time
 
+from guardsh import paths
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import BinaryIO, Iterable, Iterator, Mapping
@@ -42,12 +44,7 @@ class AuditError(Exception):
 # --- where ------------------------------------------------------------------------------
 
 def default_path(env: Mapping[str, str] | None = None) -> str:
-    env = os.environ if env is None else env
-    state = env.get("XDG_STATE_HOME") or ""
-    if not state.startswith("/"):
-        home = env.get("HOME") or os.path.expanduser("~")
-        state = os.path.join(home, ".local", "state")
-    return os.path.join(state, "guardsh", "audit.jsonl")
+    return paths.audit_log(env)
 
 
 def log_path(config: Config | None = None, env: Mapping[str, str] | None = None) -> str:

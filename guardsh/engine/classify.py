@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 
+from guardsh import paths
 from guardsh.engine.config import Config
 from guardsh.engine import production
 from guardsh.engine.model import Command, Decision, Match, Risk, Verdict, Word
@@ -85,22 +86,9 @@ class Context:
         self.stdin_is_tty = stdin_is_tty
         tmp = self.env.get("TMPDIR")
         self.temp_dirs = TEMP_DIRS + ((os.path.normpath(tmp),) if tmp and tmp.startswith("/") else ())
-        state = self.env.get("XDG_STATE_HOME") or os.path.join(self.home, ".local", "state")
-        cache = self.env.get("XDG_CACHE_HOME") or os.path.join(self.home, ".cache")
-        self.cache_dir = os.path.normpath(cache)
-        runtime = self.env.get("XDG_RUNTIME_DIR")
-        package = os.path.dirname(os.path.abspath(__file__))
-        install = sys.prefix if "site-packages" in package else ""
-        self.guardsh_dirs = tuple(
-            d for d in (
-                os.path.join(self.home, ".config", "guardsh"), os.path.join(state, "guardsh"),
-                os.path.join(cache, "guardsh"), os.path.join(self.home, ".local", "share", "guardsh"),
-                "/etc/guardsh", os.path.join(runtime, "guardsh") if runtime else "",
-                install,
-                f"/tmp/guardsh-{os.getuid()}", f"/tmp/guardsh-requests-{os.getuid()}",  # approver sockets
-                os.path.dirname(os.path.expanduser(self.config.audit_log)) if self.config.audit_log else "",
-            ) if d
-        )
+        env_here = {**self.env, "HOME": self.home}
+        self.cache_dir = paths.user_cache_root(env_here)
+        self.guardsh_dirs = paths.own_dirs(env_here, self.config.audit_log)
         self.protected_extra = tuple(os.path.normpath(os.path.expanduser(p)) for p in self.config.protected_paths)
         self._classes: dict[tuple[str, str], frozenset[str]] = {}
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import marshal
 import os
 
+from guardsh import paths
 from guardsh.engine.model import Decision, Risk
 
 TYPE_CHECKING = False
@@ -94,8 +95,8 @@ class Config:
 
 
 def config_files(home: str | None = None) -> list[str]:
-    home = home or os.path.expanduser("~")
-    return ["/etc/guardsh/config.yaml", os.path.join(home, ".config", "guardsh", "config.yaml")]
+    """The system config, then the user's (``$XDG_CONFIG_HOME/guardsh/config.yaml``)."""
+    return paths.config_files(None if home is None else {**os.environ, "HOME": home})
 
 
 def validate(path: str, doc: Any) -> dict[str, Any]:
@@ -231,5 +232,4 @@ def load_config(files: list[str] | None = None, home: str | None = None) -> Conf
 
 
 def _cache_path() -> str:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "guardsh", "config.marshal")
+    return paths.config_cache()

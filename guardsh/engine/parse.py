@@ -20,16 +20,10 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-from guardsh.engine.lex import (
-    Extracted,
-    ExtractResult,
-    LexError,
-    Token,
-    extract_simple,
-    extract_tolerant,
-    find_subs,
-    tokenize,
-)
+from guardsh import paths
+from guardsh.engine.extract import Extracted, ExtractResult, extract_simple, extract_tolerant
+from guardsh.engine.lex import Token, tokenize
+from guardsh.engine.scan import LexError, find_subs
 from guardsh.engine.model import Command
 
 MAX_DEPTH = 12
@@ -303,9 +297,8 @@ def _table_cache_path(package_dir: str) -> str | None:
         st = os.stat(os.path.join(package_dir, "parser.py"))
     except OSError:
         return None
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     tag = f"{sys.version_info[0]}{sys.version_info[1]}-{st.st_size}-{int(st.st_mtime)}"
-    return os.path.join(base, "guardsh", f"bashlex-tables-{tag}.marshal")
+    return paths.parser_tables_cache(tag)
 
 
 def _read_tables(path: str | None) -> tuple[Any, Any, Any] | None:

@@ -29,7 +29,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-from guardsh import __version__
+from guardsh import __version__, paths
 from guardsh.engine.model import Risk
 
 CACHE_FORMAT = 5
@@ -127,22 +127,9 @@ def any_match(patterns: tuple[str, ...] | list[str], text: str) -> bool:
 
 # --- locating rule files --------------------------------------------------------------
 
-def packaged_rules_dir() -> str:
-    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    installed = os.path.join(package, "_rules")
-    if os.path.isdir(installed):
-        return installed
-    return os.path.join(os.path.dirname(package), "rules.d")
-
-
 def rule_dirs(home: str | None = None) -> list[str]:
-    """Packaged rules, then /etc/guardsh/rules.d, then ~/.config/guardsh/rules.d."""
-    home = home or os.path.expanduser("~")
-    return [
-        packaged_rules_dir(),
-        "/etc/guardsh/rules.d",
-        os.path.join(home, ".config", "guardsh", "rules.d"),
-    ]
+    """Packaged rules, then /etc/guardsh/rules.d, then ``$XDG_CONFIG_HOME/guardsh/rules.d``."""
+    return paths.rule_dirs(None if home is None else {**os.environ, "HOME": home})
 
 
 def rule_files(dirs: list[str]) -> list[str]:
@@ -642,8 +629,7 @@ class RuleSet:
 
 
 def cache_path() -> str:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "guardsh", "rules.marshal")
+    return paths.rules_cache()
 
 
 def load_rules(dirs: list[str] | None = None, use_cache: bool = True, check_examples: bool = True) -> RuleSet:

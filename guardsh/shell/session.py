@@ -32,6 +32,7 @@ import subprocess
 import sys
 from typing import Any, Iterator
 
+from guardsh import paths
 from guardsh.audit import trail
 from guardsh.engine.config import Config, ConfigError, load_config
 from guardsh.engine.model import Decision, Risk
@@ -452,10 +453,9 @@ def _commands(path: str, builtins: tuple[str, ...]) -> set[str]:
 
 
 def _history_path() -> str:
-    state = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
-    d = os.path.join(state, "guardsh")
-    os.makedirs(d, mode=0o700, exist_ok=True)
-    return os.path.join(d, "history")
+    path = paths.history_file()
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    return path
 
 
 def _read_line(fd: int) -> str | None:

@@ -17,7 +17,9 @@ from typing import Any, Callable
 import pytest
 import yaml
 
-from guardsh.engine.lex import LexError, extract_simple, tokenize
+from guardsh.engine.extract import extract_simple
+from guardsh.engine.lex import tokenize
+from guardsh.engine.scan import LexError
 from guardsh.engine.model import Decision, Verdict
 from guardsh.engine.parse import _extract_bashlex
 

@@ -3,17 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from guardsh.engine.lex import (
-    LexError,
-    Token,
-    assignment_end,
-    extract_simple,
-    extract_tolerant,
-    find_subs,
-    is_assignment,
-    read_word,
-    tokenize,
-)
+from guardsh.engine.extract import extract_simple, extract_tolerant
+from guardsh.engine.lex import Token, assignment_end, is_assignment, read_word, tokenize
+from guardsh.engine.scan import LexError, find_subs
 from guardsh.engine.model import Redirect, Word
 
 

@@ -5,7 +5,8 @@ from typing import Callable
 
 import pytest
 
-from guardsh.engine.lex import extract_simple, tokenize
+from guardsh.engine.extract import extract_simple
+from guardsh.engine.lex import tokenize
 from guardsh.engine.model import Command, Decision, Verdict
 from guardsh.engine.parse import MAX_DEPTH, MAX_TEXT, Parsed, _extract_bashlex, parse_script
 

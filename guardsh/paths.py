@@ -1,0 +1,187 @@
+"""Every path guardsh uses, in one place: config, rules, state, cache, runtime and install.
+
+The XDG base directories are honoured everywhere (``XDG_CONFIG_HOME``, ``XDG_STATE_HOME``,
+``XDG_CACHE_HOME``, ``XDG_RUNTIME_DIR``); as the specification says, a value that is not an
+absolute path is ignored.  Each function takes the environment to read (default: this process's)
+so that faces and tests can ask about another one.
+
+=============  ==========================================  =======================================
+kind           default                                     holds
+=============  ==========================================  =======================================
+config         ``$XDG_CONFIG_HOME/guardsh`` (~/.config)     config.yaml, rules.d/
+system config  ``/etc/guardsh``                            config.yaml, rules.d/ (``locked: true``)
+state          ``$XDG_STATE_HOME/guardsh`` (~/.local/state) audit.jsonl, approvals.jsonl, history
+cache          ``$XDG_CACHE_HOME/guardsh`` (~/.cache)       compiled rules and config, parser tables,
+                                                           wrap links
+runtime        ``$XDG_RUNTIME_DIR/guardsh``, else            approver.sock
+               ``/tmp/guardsh-UID``
+install        ``$GUARDSH_HOME`` (~/.local/share/guardsh)   the virtualenv, shell links
+=============  ==========================================  =======================================
+"""
+from __future__ import annotations
+
+import os
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Mapping
+
+    Env = Mapping[str, str]
+
+APP = "guardsh"
+SYSTEM_DIR = "/etc/guardsh"
+CONFIG_NAME = "config.yaml"
+RULES_DIR = "rules.d"
+
+
+def home(env: Env | None = None) -> str:
+    env = os.environ if env is None else env
+    return env.get("HOME") or os.path.expanduser("~")
+
+
+def _xdg(env: Env | None, var: str, *default: str) -> str:
+    env = os.environ if env is None else env
+    value = env.get(var, "")
+    if value.startswith("/"):
+        return os.path.normpath(value)
+    return os.path.join(home(env), *default)
+
+
+# --- config and rules ------------------------------------------------------------------------
+
+def config_dir(env: Env | None = None) -> str:
+    """The user's own guardsh directory: config.yaml and rules.d/."""
+    return os.path.join(_xdg(env, "XDG_CONFIG_HOME", ".config"), APP)
+
+
+def config_files(env: Env | None = None) -> list[str]:
+    """The system config, then the user's (which the system one can lock out)."""
+    return [os.path.join(SYSTEM_DIR, CONFIG_NAME), os.path.join(config_dir(env), CONFIG_NAME)]
+
+
+def packaged_rules_dir() -> str:
+    """The rules shipped with guardsh: ``guardsh/_rules`` when installed, else the checkout's rules.d."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    installed = os.path.join(package, "_rules")
+    if os.path.isdir(installed):
+        return installed
+    return os.path.join(os.path.dirname(package), RULES_DIR)
+
+
+def rule_dirs(env: Env | None = None) -> list[str]:
+    """Packaged rules, then /etc/guardsh/rules.d, then the user's rules.d."""
+    return [packaged_rules_dir(), os.path.join(SYSTEM_DIR, RULES_DIR), os.path.join(config_dir(env), RULES_DIR)]
+
+
+# --- state -----------------------------------------------------------------------------------
+
+def state_dir(env: Env | None = None) -> str:
+    return os.path.join(_xdg(env, "XDG_STATE_HOME", ".local", "state"), APP)
+
+
+def audit_log(env: Env | None = None) -> str:
+    """The default audit trail (``audit_log:`` in the config moves it)."""
+    return os.path.join(state_dir(env), "audit.jsonl")
+
+
+def approvals_log(env: Env | None = None) -> str:
+    """The approver's record of every decision."""
+    return os.path.join(state_dir(env), "approvals.jsonl")
+
+
+def history_file(env: Env | None = None) -> str:
+    """The interactive session's line history."""
+    return os.path.join(state_dir(env), "history")
+
+
+# --- cache -----------------------------------------------------------------------------------
+
+def cache_dir(env: Env | None = None) -> str:
+    return os.path.join(_xdg(env, "XDG_CACHE_HOME", ".cache"), APP)
+
+
+def user_cache_root(env: Env | None = None) -> str:
+    """``~/.cache`` itself (what lies under it is regenerable by definition)."""
+    return _xdg(env, "XDG_CACHE_HOME", ".cache")
+
+
+def rules_cache(env: Env | None = None) -> str:
+    return os.path.join(cache_dir(env), "rules.marshal")
+
+
+def config_cache(env: Env | None = None) -> str:
+    return os.path.join(cache_dir(env), "config.marshal")
+
+
+def parser_tables_cache(tag: str, env: Env | None = None) -> str:
+    return os.path.join(cache_dir(env), f"bashlex-tables-{tag}.marshal")
+
+
+def wrap_dir(key: str, env: Env | None = None) -> str:
+    """The private directory of ``guardsh wrap``'s shell links and tool shims for one launcher."""
+    return os.path.join(cache_dir(env), "wrap", key)
+
+
+# --- runtime (sockets) -------------------------------------------------------------------------
+
+def runtime_dir(env: Env | None = None, uid: int | None = None) -> str:
+    """The private directory of this user's approver socket: ``$XDG_RUNTIME_DIR/guardsh`` when that
+    is a directory of the user's own, else ``/tmp/guardsh-UID``."""
+    env = os.environ if env is None else env
+    uid = os.getuid() if uid is None else uid
+    runtime = env.get("XDG_RUNTIME_DIR", "")
+    if runtime.startswith("/"):
+        import stat
+
+        try:
+            st = os.stat(runtime)
+            if stat.S_ISDIR(st.st_mode) and st.st_uid == uid:
+                return os.path.join(runtime, APP)
+        except OSError:
+            pass
+    return fallback_runtime_dir(uid)
+
+
+def fallback_runtime_dir(uid: int | None = None) -> str:
+    return f"/tmp/{APP}-{os.getuid() if uid is None else uid}"
+
+
+def agent_socket_dir(uid: int | None = None) -> str:
+    """The request-only socket's directory for agents running as another user (separate-user mode)."""
+    return f"/tmp/{APP}-requests-{os.getuid() if uid is None else uid}"
+
+
+# --- install ---------------------------------------------------------------------------------
+
+def install_dir(env: Env | None = None) -> str:
+    """Where install.sh puts the virtualenv and the shell links."""
+    env = os.environ if env is None else env
+    configured = env.get("GUARDSH_HOME", "")
+    if configured.startswith("/"):
+        return os.path.normpath(configured)
+    return os.path.join(home(env), ".local", "share", APP)
+
+
+def package_install_prefix() -> str | None:
+    """The virtualenv guardsh runs from, when it runs from an installed copy (not a checkout)."""
+    import sys
+
+    return sys.prefix if "site-packages" in os.path.abspath(__file__) else None
+
+
+# --- all of them -----------------------------------------------------------------------------
+
+def own_dirs(env: Env | None = None, audit_log_setting: str | None = None) -> tuple[str, ...]:
+    """Every directory that holds guardsh's config, rules, state, caches, sockets or code: an agent
+    that writes or deletes there is tampering with its own guard."""
+    env = os.environ if env is None else env
+    uid = os.getuid()
+    runtime = env.get("XDG_RUNTIME_DIR", "")
+    dirs = [
+        config_dir(env), os.path.join(home(env), ".config", APP), state_dir(env), cache_dir(env),
+        install_dir(env), os.path.join(home(env), ".local", "share", APP), SYSTEM_DIR,
+        os.path.join(runtime, APP) if runtime.startswith("/") else "",
+        package_install_prefix() or "", fallback_runtime_dir(uid), agent_socket_dir(uid),
+        os.path.dirname(os.path.expanduser(audit_log_setting)) if audit_log_setting else "",
+    ]
+    return tuple(dict.fromkeys(os.path.normpath(d) for d in dirs if d))
