@@ -9,11 +9,14 @@ from typing import Callable
 
 import pytest
 
-from guardsh.engine.classify import Classifier, Context
+from guardsh.engine.classify import Classifier
+
+from guardsh.engine.context import Context
 from guardsh.engine.config import Config
 from guardsh.engine.examples import example_context
 from guardsh.engine.model import Verdict
-from guardsh.engine.rules import RuleSet, load_rules, rule_dirs
+from guardsh.engine.rules import load_rules, rule_dirs
+from guardsh.engine.ruleset import RuleSet
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -29,12 +29,10 @@ import sys
 import tempfile
 from typing import Any
 
-from guardsh.agents.hooks import AGENTS, ASK_MODES
+from guardsh.agents.hookspec import AGENTS, ASK_MODES, EVENTS, MATCHER
 
 # how long an agent waits for the hook: longer than the approver's default wait (300 s)
 TIMEOUT_S = 600
-EVENT = {"claude-code": "PreToolUse", "codex": "PreToolUse", "gemini": "BeforeTool", "cursor": "beforeShellExecution"}
-MATCHER = {"claude-code": "Bash", "codex": "Bash", "gemini": "run_shell_command"}
 NOTES = {
     "codex": "Codex runs hooks from hooks.json when its hooks feature is on (older versions: "
              "[features] codex_hooks = true in ~/.codex/config.toml); review the new hook with /hooks.",
@@ -160,7 +158,7 @@ def _event_list(doc: dict[str, Any], agent: str, path: str, create: bool) -> lis
         hooks = doc["hooks"] = {}
     if not isinstance(hooks, dict):
         raise SettingsError(f"{path}: \"hooks\" is not an object; left unchanged")
-    event = EVENT[agent]
+    event = EVENTS[agent]
     entries = hooks.get(event)
     if entries is None:
         if not create:
@@ -198,7 +196,7 @@ def install(agent: str, path: str, command: str, write: bool = True) -> list[str
         doc["version"] = 1
     entries = _event_list(doc, agent, path, create=True)
     assert entries is not None
-    event = EVENT[agent]
+    event = EVENTS[agent]
     want = own_entry(agent, command)
     found = _own_commands(agent, entries)
     changes: list[str] = []
@@ -239,7 +237,7 @@ def uninstall(agent: str, path: str, write: bool = True) -> list[str]:
     found = _own_commands(agent, entries)
     if not found:
         return []
-    event = EVENT[agent]
+    event = EVENTS[agent]
     changes = []
     for i, j in reversed(found):
         cmd = entries[i]["command"] if j is None else entries[i]["hooks"][j]["command"]

@@ -35,21 +35,9 @@ from __future__ import annotations
 import os
 import sys
 
+from guardsh.agents.hookspec import AGENTS, ASK_MODES, AUDIT_AGENT, EVENTS, HAS_PROMPT, SHELL_TOOLS
 from guardsh.engine.model import Decision, Risk
 
-AGENTS = ("claude-code", "codex", "gemini", "cursor")
-ASK_MODES = ("auto", "approver", "agent", "deny")
-# the name the audit trail uses for each agent (as trail.detect_agent names them)
-AUDIT_AGENT = {"claude-code": "claude-code", "codex": "codex", "gemini": "gemini-cli", "cursor": "cursor"}
-# the tools whose input is a shell command, per agent
-SHELL_TOOLS = {
-    "claude-code": ("Bash",),
-    "codex": ("Bash", "shell", "local_shell", "exec_command", "container.exec"),
-    "gemini": ("run_shell_command",),
-}
-EVENTS = {"claude-code": "PreToolUse", "codex": "PreToolUse", "gemini": "BeforeTool", "cursor": "beforeShellExecution"}
-# agents whose protocol can hand the decision to the agent's own prompt
-HAS_PROMPT = ("claude-code", "cursor")
 MAX_INPUT = 4 << 20
 # ``guardsh hook install`` gives the hook 600 s; an agent that kills a slow hook may treat that as
 # "no objection", so the wait for a human always ends (in a denial) well before.
@@ -324,7 +312,8 @@ def decide(req: Request, ask_mode: str) -> Answer:
 
 
 def classify(req: Request, config):  # type: ignore[no-untyped-def]
-    from guardsh.engine.classify import Classifier, Context
+    from guardsh.engine.classify import Classifier
+    from guardsh.engine.context import Context
     from guardsh.engine.rules import RuleError, load_rules
 
     try:

@@ -8,29 +8,20 @@ tool's name (``rm``, ``git``, ``kubectl`` ...): it classifies ``TOOL ARGS`` like
 does (approval and audit included) and then runs the real tool, found later on PATH, never a
 link to guardsh itself.
 
-A shim started by a bash that guardsh itself exec'd (``guardsh -c 'cd x && rm -rf y'``) runs
-the tool directly: that command line was already classified (and approved) as a whole.  Only
-bash's own children (through bash subshells) qualify; a tool started by anything else (a Python
-program, make, xargs) is classified again.  Known limit: a program that such a bash ran and that
-then *execs* a tool in place (no fork) passes for bash's child.
+The shims themselves are ``guardsh.agents.shims``.
 """
 from __future__ import annotations
 
 import hashlib
 import os
-import shlex
-import signal
 import stat
 import sys
 
 from guardsh import paths
-from guardsh.cli import WRAP_SHIMS
-from guardsh.shell.execute import NEST_VAR, ExecError, is_guardsh, real_bash, start_time, trusted_hashes
+from guardsh.agents.shims import EXIT_INTERNAL, EXIT_NOT_FOUND, WRAP_DIR_VAR, WRAP_SHIMS
+from guardsh.shell.execute import prepare_exec
 
 SHELL_LINKS = ("bash", "sh")
-WRAP_DIR_VAR = "GUARDSH_WRAP_DIR"
-EXIT_INTERNAL = 125
-EXIT_NOT_FOUND = 127
 
 USAGE = "usage: guardsh wrap [--] PROGRAM [ARGS...]\n"
 
@@ -53,11 +44,7 @@ def main(args: list[str]) -> int:
         sys.stderr.write(f"guardsh wrap: {e}; nothing was run\n")
         return EXIT_INTERNAL
     env = wrapped_env(os.environ, directory, launcher)
-    for stream in (sys.stdout, sys.stderr):
-        stream.flush()
-    for sig in (signal.SIGPIPE, getattr(signal, "SIGXFSZ", None)):
-        if sig is not None:
-            signal.signal(sig, signal.SIG_DFL)
+    prepare_exec()
     try:
         os.execvpe(args[0], args, env)
     except OSError as e:
@@ -125,91 +112,3 @@ def wrapped_env(env: dict[str, str] | os._Environ[str], directory: str, launcher
     out["GUARDSH_LAUNCHER"] = launcher
     out[WRAP_DIR_VAR] = directory
     return out
-
-
-# --- a shim: TOOL ARGS ------------------------------------------------------------------------
-
-def find_real_tool(name: str, env: dict[str, str] | os._Environ[str], self_paths: tuple[str, ...]) -> str | None:
-    """The first ``name`` on PATH that is not guardsh (not a link to the launcher, not a launcher)."""
-    skip = {os.path.abspath(p) for p in (env.get(WRAP_DIR_VAR, ""),) if p}
-    for d in env.get("PATH", os.defpath).split(":"):
-        d = d or "."
-        if os.path.abspath(d) in skip:
-            continue
-        candidate = os.path.join(d, name)
-        if os.path.isfile(candidate) and os.access(candidate, os.X_OK) and not is_guardsh(candidate, self_paths):
-            return candidate
-    return None
-
-
-def run_shim(argv0: str, args: list[str]) -> int:
-    """Classify ``TOOL ARGS``; run the real tool if allowed (or approved), else refuse (126)."""
-    from guardsh.engine.config import ConfigError, load_config
-
-    name = os.path.basename(argv0)
-    self_paths = (argv0, sys.argv[0], os.environ.get("GUARDSH_LAUNCHER", ""))
-    real = find_real_tool(name, os.environ, self_paths)
-    if real is None:
-        sys.stderr.write(f"guardsh: {name}: command not found (no real {name} on PATH after guardsh's shims)\n")
-        return EXIT_NOT_FOUND
-    try:
-        bash_path = real_bash(load_config().bash, self_paths)
-    except ConfigError:
-        bash_path = None  # run_shell below refuses everything when the config is broken
-    except ExecError as e:
-        sys.stderr.write(f"guardsh: {e}; nothing was run\n")
-        return EXIT_INTERNAL
-    if bash_path and started_by_guarded_bash(bash_path):
-        _exec(real, [name] + args)
-    # Classified and run exactly as `guardsh -c '/path/to/TOOL ARGS'` (approval and audit included):
-    # the bash that runs it execs the tool in place.
-    from guardsh.shell.main import run_shell
-
-    text = shlex.join([real] + args)
-    return run_shell("bash", ["-c", text])
-
-
-def started_by_guarded_bash(bash_path: str) -> bool:
-    """Is this process a child (through bash subshells only) of a bash that guardsh exec'd after
-    classifying its whole command text?  The token must be genuine (see execute.trusted_hashes)."""
-    token = os.environ.get(NEST_VAR, "")
-    if not token or not trusted_hashes(os.environ):
-        return False
-    try:
-        pid = int(token.split(":", 1)[0])
-    except ValueError:
-        return False
-    if pid == os.getpid():
-        return True  # bash ran this tool as its last command, in place (exec keeps the pid)
-    bash_real = os.path.realpath(bash_path)
-    current = os.getppid()
-    for _ in range(64):
-        if current <= 1 or start_time(current) is None:
-            return False
-        try:
-            exe = os.path.realpath(f"/proc/{current}/exe")
-        except OSError:
-            return False
-        if exe != bash_real:
-            return False  # something other than bash (python, make, xargs) started this tool
-        if current == pid:
-            return True
-        try:
-            with open(f"/proc/{current}/stat", "rb") as f:
-                data = f.read().decode(errors="replace")
-            current = int(data[data.rfind(")") + 2:].split()[1])
-        except (OSError, ValueError, IndexError):
-            return False
-    return False
-
-
-def _exec(path: str, argv: list[str]) -> None:
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError, AttributeError):
-            pass
-    for sig in (signal.SIGPIPE, getattr(signal, "SIGXFSZ", None)):
-        if sig is not None:
-            signal.signal(sig, signal.SIG_DFL)
-    os.execv(path, argv)

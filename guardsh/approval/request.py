@@ -341,10 +341,10 @@ def detect_agent(env: dict[str, str] | os._Environ[str], parents: list[str]) -> 
 
 def parent_names(pid: int, depth: int = 4) -> list[str]:
     """Names of the parent, grandparent... processes (``/proc/PID/comm``)."""
-    from guardsh.shell.execute import _stat_fields
+    from guardsh.procs import stat_fields
 
     names = []
-    fields = _stat_fields(pid)
+    fields = stat_fields(pid)
     for _ in range(depth):
         if not fields:
             break
@@ -356,7 +356,7 @@ def parent_names(pid: int, depth: int = 4) -> list[str]:
                 names.append(f.read().decode(errors="replace").strip())
         except OSError:
             break
-        fields = _stat_fields(ppid)
+        fields = stat_fields(ppid)
     return names
 
 

@@ -571,7 +571,7 @@ def guarded_ancestor(pid: int) -> int | None:
     cannot change, says what it is.  A console, or a process that wants to act as one, that
     descends from such a shell is an agent's command and may not approve anything.
     """
-    from guardsh.shell.execute import NEST_VAR, _initial_environ, _stat_fields, start_time
+    from guardsh.procs import NEST_VAR, initial_environ, start_time, stat_fields
 
     prefix = NEST_VAR.encode() + b"="
     current = pid
@@ -579,12 +579,12 @@ def guarded_ancestor(pid: int) -> int | None:
         if current <= 1:
             return None
         # another user's process (sshd, login) has an unreadable environment: not guardsh's
-        for entry in _initial_environ(current):
+        for entry in initial_environ(current):
             if entry.startswith(prefix):
                 parts = entry[len(prefix):].decode(errors="replace").split(":", 2)
                 if len(parts) == 3 and parts[0] == str(current) and parts[1] == start_time(current):
                     return current
-        fields = _stat_fields(current)
+        fields = stat_fields(current)
         if not fields:
             return None
         current = int(fields[1])

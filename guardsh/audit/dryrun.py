@@ -20,10 +20,12 @@ import gc
 import json
 import os
 
-from guardsh.engine.classify import Classifier, Context
+from guardsh.engine.classify import Classifier
+
+from guardsh.engine.context import Context
 from guardsh.engine.config import Config
 from guardsh.audit.inputs import Entry, Skipped
-from guardsh.engine.rules import RuleSet
+from guardsh.engine.ruleset import RuleSet
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -188,7 +188,7 @@ def _matcher(opts: argparse.Namespace):  # type: ignore[no-untyped-def]
         if getattr(opts, "session", None) and r.get("session") != opts.session:
             return False
         if rule:
-            from guardsh.engine.rules import gmatch
+            from guardsh.engine.globs import gmatch
 
             rules = r.get("rules")
             if not isinstance(rules, list) or not any(isinstance(x, str) and gmatch(rule, x) for x in rules):

@@ -10,8 +10,7 @@ import os
 import sys
 
 SUBCOMMANDS = ("check", "rules", "approver", "audit", "log", "version", "help", "wrap", "hook")
-# Links to the launcher under these names (made by `guardsh wrap`) classify `TOOL ARGS`, then run the real tool.
-WRAP_SHIMS = ("rm", "git", "kubectl", "terraform", "aws", "gcloud", "az", "helm", "docker")
+SHELL_NAMES = ("bash", "sh")
 EXIT_INTERNAL = 125
 
 
@@ -28,10 +27,12 @@ def main(argv: list[str] | None = None) -> int:
             return run_subcommand(args[0], args[1:])
         if is_own_name(argv0) and args in (["--help"], ["-h"]):
             return run_subcommand("help", [])
-        if os.path.basename(argv0) in WRAP_SHIMS:
-            from guardsh.agents.wrap import run_shim
+        name = os.path.basename(argv0)
+        if not is_own_name(argv0) and name.lstrip("-") not in SHELL_NAMES:
+            from guardsh.agents.shims import WRAP_SHIMS, run_shim  # a tool shim made by guardsh wrap
 
-            return run_shim(argv0, args)
+            if name in WRAP_SHIMS:
+                return run_shim(argv0, args)
         from guardsh.shell.main import run_shell
 
         return run_shell(argv0, args)
@@ -55,6 +56,10 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("GUARDSH_DEBUG"):
             traceback.print_exc()
         return EXIT_INTERNAL
+    finally:
+        from guardsh.cachefiles import flush
+
+        flush()  # what the engine compiled afresh (rules, config, parser tables)
 
 
 USAGE = """\

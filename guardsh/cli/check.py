@@ -6,7 +6,9 @@ import json
 import os
 import sys
 
-from guardsh.engine.classify import Classifier, Context
+from guardsh.engine.classify import Classifier
+
+from guardsh.engine.context import Context
 from guardsh.engine.config import ConfigError, load_config
 from guardsh.engine.report import human_check
 from guardsh.engine.rules import RuleError, load_rules

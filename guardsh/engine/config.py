@@ -10,6 +10,7 @@ import marshal
 import os
 
 from guardsh import paths
+from guardsh.engine import caches
 from guardsh.engine.model import Decision, Risk
 
 TYPE_CHECKING = False
@@ -205,7 +206,7 @@ def load_config(files: list[str] | None = None, home: str | None = None) -> Conf
             return Config(cached["data"], tuple(present))
     except (OSError, EOFError, ValueError, TypeError):
         pass
-    from guardsh.engine.rules import RuleError, read_yaml
+    from guardsh.engine.yamlfile import RuleError, read_yaml
 
     merged: dict[str, Any] = {}
     for f in present:
@@ -221,12 +222,8 @@ def load_config(files: list[str] | None = None, home: str | None = None) -> Conf
     except ValueError as e:
         raise ConfigError(f"{present[-1]}: {e}") from None
     try:
-        os.makedirs(os.path.dirname(cache), mode=0o700, exist_ok=True)
-        tmp = f"{cache}.{os.getpid()}.tmp"
-        with open(tmp, "wb") as fh:
-            marshal.dump({"sig": sig, "data": merged}, fh)
-        os.replace(tmp, cache)
-    except (OSError, ValueError):
+        caches.offer(cache, marshal.dumps({"sig": sig, "data": merged}))
+    except ValueError:  # a value marshal cannot write: no cache, only a slower next load
         pass
     return config
 

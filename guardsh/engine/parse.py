@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 from guardsh import paths
+from guardsh.engine import caches
 from guardsh.engine.extract import Extracted, ExtractResult, extract_simple, extract_tolerant
 from guardsh.engine.lex import Token, tokenize
 from guardsh.engine.scan import LexError, find_subs
@@ -328,11 +329,4 @@ def _write_tables(path: str | None, parser: Any) -> None:
         {k: {intern(t): a for t, a in v.items()} for k, v in parser.goto.items()},
         [(intern(p.name), p.len, p.func and intern(p.func)) for p in parser.productions],
     )
-    try:
-        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "wb") as f:
-            marshal.dump(data, f)
-        os.replace(tmp, path)
-    except OSError:
-        pass
+    caches.offer(path, marshal.dumps(data))

@@ -18,11 +18,12 @@ from __future__ import annotations
 import os
 
 from guardsh.engine.model import Command, Match, Risk
-from guardsh.engine.rules import any_match
+from guardsh.engine.globs import any_match
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from guardsh.engine.classify import Context, View
+    from guardsh.engine.context import Context
+    from guardsh.engine.view import View
 
 RULE_ID = "production-context"
 NOTE = "production: "
@@ -470,14 +471,16 @@ def _ssh(cmd: Command, view: View, ctx: Context, conf: Settings, cwd: str):  # t
 
 
 def _ssh_host(cmd: Command) -> str | None:
-    from guardsh.engine.unwrap import SSH_VALUE_OPTIONS, skip_options
+    from guardsh.engine.expansion import skip_options
+    from guardsh.engine.remote import SSH_VALUE_OPTIONS
 
     i = skip_options(cmd.words, 1, SSH_VALUE_OPTIONS)
     return cmd.words[i].value if i < len(cmd.words) else None
 
 
 def _ssh_remote(cmd: Command) -> bool:
-    from guardsh.engine.unwrap import SSH_VALUE_OPTIONS, skip_options
+    from guardsh.engine.expansion import skip_options
+    from guardsh.engine.remote import SSH_VALUE_OPTIONS
 
     i = skip_options(cmd.words, 1, SSH_VALUE_OPTIONS)
     return i + 1 < len(cmd.words)

@@ -1,4 +1,4 @@
-"""Rule files: load, validate, compile, cache.
+"""Rule files: locate, validate, compile; the rule set from its cache when that is fresh.
 
 A rule file (``rules.d/*.yaml``) has three optional sections::
 
@@ -16,21 +16,23 @@ A rule file (``rules.d/*.yaml``) has three optional sections::
         examples: {hit: [git push -f], miss: [git push]}
 
 Loading YAML is slow (PyYAML alone costs ~30 ms to import), so the validated rules are
-compiled to plain tuples and dicts and cached with ``marshal``; the cache is keyed on the
-size and mtime of every source file.  Every problem is a ``RuleError`` naming the file, the
-line, the rule and the key.
+compiled to plain tuples and dicts and cached with ``marshal`` (``guardsh.engine.ruleset``); the
+cache is keyed on the size and mtime of every source file.  Every problem is a ``RuleError``
+naming the file, the line, the rule and the key.
 """
 from __future__ import annotations
 
-import marshal
 import os
 import sys
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
 from guardsh import __version__, paths
-from guardsh.engine.model import Risk
+from guardsh.engine import caches
+from guardsh.engine.ruleset import RuleSet, encode_cache, read_cache
+from guardsh.engine.yamlfile import RuleError, read_yaml
 
 CACHE_FORMAT = 5
 RISKS = ("read-only", "reversible", "destructive", "catastrophic")
@@ -45,84 +47,6 @@ MATCH_KEYS = ("program", "subcommand", "options", "stdin", "env", "args_from_std
 RULE_KEYS = ("id", "risk", "reason", "match", "unless", "suggest", "examples")
 PROGRAM_KEYS = ("value_options", "flag_options", "single_dash_long", "help_flags", "default")
 FILE_KEYS = ("programs", "defaults", "rules")
-
-
-class RuleError(Exception):
-    """A rule file is invalid; the message names file, line, rule and key."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
-
-
-# --- glob matching (fnmatch imports too much for the hot path) --------------------------
-
-def gmatch(pattern: str, text: str) -> bool:
-    """Shell-style glob: ``*``, ``?``, ``[abc]``, ``[!abc]``, ``[a-z]``; no special ``/``."""
-    if "*" not in pattern and "?" not in pattern and "[" not in pattern:
-        return pattern == text
-    return _gmatch(pattern, 0, text, 0)
-
-
-def _gmatch(p: str, i: int, t: str, j: int) -> bool:
-    np, nt = len(p), len(t)
-    while i < np:
-        c = p[i]
-        if c == "*":
-            while i < np and p[i] == "*":
-                i += 1
-            if i == np:
-                return True
-            for k in range(j, nt + 1):
-                if _gmatch(p, i, t, k):
-                    return True
-            return False
-        if j >= nt:
-            return False
-        if c == "?":
-            i += 1
-            j += 1
-            continue
-        if c == "[":
-            end = p.find("]", i + 2)
-            if end < 0:
-                if t[j] != "[":
-                    return False
-                i += 1
-                j += 1
-                continue
-            body = p[i + 1 : end]
-            negate = body[:1] in ("!", "^")
-            if negate:
-                body = body[1:]
-            hit = False
-            k = 0
-            while k < len(body):
-                if k + 2 < len(body) and body[k + 1] == "-":
-                    if body[k] <= t[j] <= body[k + 2]:
-                        hit = True
-                    k += 3
-                else:
-                    if body[k] == t[j]:
-                        hit = True
-                    k += 1
-            if hit == negate:
-                return False
-            i = end + 1
-            j += 1
-            continue
-        if c != t[j]:
-            return False
-        i += 1
-        j += 1
-    return j == nt
-
-
-def any_match(patterns: tuple[str, ...] | list[str], text: str) -> bool:
-    for p in patterns:
-        if gmatch(p, text):
-            return True
-    return False
 
 
 # --- locating rule files --------------------------------------------------------------
@@ -155,60 +79,6 @@ def signature(files: list[str]) -> list[Any]:
 
 
 # --- YAML with line numbers -----------------------------------------------------------
-
-class LineDict(dict):  # type: ignore[type-arg]
-    line = 0
-
-
-class LineList(list):  # type: ignore[type-arg]
-    line = 0
-
-
-class LineStr(str):
-    line = 0
-
-
-def read_yaml(path: str) -> Any:
-    """Parse YAML keeping line numbers; duplicate keys are errors, not silent overwrites."""
-    import yaml
-
-    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-    class Loader(base):  # type: ignore[misc, valid-type]
-        pass
-
-    def mapping(loader: Any, node: Any) -> LineDict:
-        result = LineDict()
-        result.line = node.start_mark.line + 1
-        for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
-            if key in result:
-                raise RuleError([f"{path}:{key_node.start_mark.line + 1}: duplicate key {key!r}"])
-            result[key] = loader.construct_object(value_node, deep=True)
-        return result
-
-    def sequence(loader: Any, node: Any) -> LineList:
-        result = LineList(loader.construct_object(n, deep=True) for n in node.value)
-        result.line = node.start_mark.line + 1
-        return result
-
-    def scalar_str(loader: Any, node: Any) -> LineStr:
-        result = LineStr(loader.construct_scalar(node))
-        result.line = node.start_mark.line + 1
-        return result
-
-    Loader.add_constructor("tag:yaml.org,2002:map", mapping)
-    Loader.add_constructor("tag:yaml.org,2002:seq", sequence)
-    Loader.add_constructor("tag:yaml.org,2002:str", scalar_str)
-    try:
-        with open(path, encoding="utf-8") as f:
-            return yaml.load(f, Loader=Loader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else path
-        raise RuleError([f"{where}: invalid YAML: {getattr(e, 'problem', e)}"]) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise RuleError([f"{path}: cannot read: {e}"]) from None
 
 
 # --- validation and compilation -------------------------------------------------------
@@ -468,165 +338,6 @@ def build(files: list[str]) -> dict[str, Any]:
 
 # --- the compiled rule set -------------------------------------------------------------
 
-class Program:
-    """How to read one program's command line."""
-
-    __slots__ = ("value_options", "value_globs", "flag_options", "single_dash_long", "help_flags")
-
-    def __init__(self, spec: dict[str, Any]) -> None:
-        values = tuple(spec.get("value_options", ()))
-        self.value_options = frozenset(v for v in values if "*" not in v and "?" not in v)
-        self.value_globs = tuple(v for v in values if "*" in v or "?" in v)
-        self.flag_options = frozenset(spec.get("flag_options", ()))
-        self.single_dash_long = bool(spec.get("single_dash_long", False))
-        self.help_flags = frozenset(spec.get("help_flags", ("--help",)))
-
-
-DEFAULT_PROGRAM = Program({})
-
-
-class RuleSet:
-    """Compiled rules, indexed by program name.
-
-    Built from rule files (``RuleSet(data)``) or from the cache (``RuleSet.unpack``); from the
-    cache, each program's rules stay marshalled until a command names that program, so a
-    command pays for the rules it can match, not for all of them.
-    """
-
-    def __init__(self, data: dict[str, Any], files: list[str] | None = None) -> None:
-        self.files = files or []
-        self._split: dict[str, tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]] = {}
-        self._blob: memoryview | None = None
-        self._packed: dict[str, Any] | None = None
-        self._rules: list[dict[str, Any]] | None = data["rules"]
-        self.defaults: dict[str, int] = data["defaults"]
-        self._specs: dict[str, Any] = dict(data["programs"])
-        self.programs: dict[str, Program] = {}
-        self.by_program: dict[str, list[dict[str, Any]]] = {}
-        self.glob_rules: list[dict[str, Any]] = []
-        self.any_rules: list[dict[str, Any]] = []
-        for rule in data["rules"]:
-            progs = rule["match"].get("program")
-            if progs is None:
-                self.any_rules.append(rule)
-            elif any("*" in p or "?" in p or "[" in p for p in progs):
-                self.glob_rules.append(rule)
-            else:
-                for p in progs:
-                    self.by_program.setdefault(p, []).append(rule)
-        self.known = set(self.defaults) | set(self.by_program) | set(self._specs)
-        self.with_subcommands = frozenset(
-            p for r in data["rules"] if "subcommand" in r["match"] for p in r["match"].get("program", ())
-        )
-
-    def pack(self) -> dict[str, Any]:
-        """The cache form: every program's rules and settings marshalled separately."""
-        rules = self.rules
-        return {
-            "by_program": {p: marshal.dumps(_plain(r)) for p, r in self.by_program.items()},
-            "glob": marshal.dumps(_plain(self.glob_rules)),
-            "any": marshal.dumps(_plain(self.any_rules)),
-            "all": marshal.dumps(_plain(rules)),
-            "programs": {p: marshal.dumps(_plain(spec)) for p, spec in self._specs.items()},
-            "defaults": _plain(self.defaults),
-            "known": sorted(self.known),
-            "with_subcommands": sorted(self.with_subcommands),
-        }
-
-    @classmethod
-    def unpack(cls, packed: dict[str, Any], files: list[str], blob: memoryview | None = None) -> RuleSet:
-        """From the cache index; with ``blob``, values are (offset, length) into it."""
-        self = cls.__new__(cls)
-        self.files = files
-        self._split = {}
-        self._blob = blob
-        self._packed = packed
-        self._rules = None
-        self.defaults = packed["defaults"]
-        self._specs = packed["programs"]
-        self.programs = {}
-        self.by_program = {}
-        self.glob_rules = self._load(packed["glob"])
-        self.any_rules = self._load(packed["any"])
-        self.known = set(packed["known"])
-        self.with_subcommands = frozenset(packed["with_subcommands"])
-        return self
-
-    @property
-    def rules(self) -> list[dict[str, Any]]:
-        if self._rules is None:
-            assert self._packed is not None
-            self._rules = self._load(self._packed["all"])
-        return self._rules
-
-    def _load(self, ref: Any) -> Any:
-        if isinstance(ref, tuple):
-            assert self._blob is not None
-            start, length = ref
-            return marshal.loads(self._blob[start : start + length])
-        return marshal.loads(ref)
-
-    def for_program(self, name: str) -> list[dict[str, Any]]:
-        found = self.by_program.get(name)
-        if found is None:
-            blob = self._packed["by_program"].get(name) if self._packed is not None else None
-            found = self._load(blob) if blob is not None else []
-            self.by_program[name] = found
-        return found
-
-    def for_subcommand(self, name: str, first: str | None) -> list[dict[str, Any]]:
-        """The rules of ``name`` that can match when the first positional word is ``first``:
-        a rule whose subcommand starts with literal words is skipped for any other word."""
-        split = self._split.get(name)
-        if split is None:
-            general: list[dict[str, Any]] = []
-            by_first: dict[str, list[dict[str, Any]]] = {}
-            for rule in self.for_program(name):
-                sub = rule["match"].get("subcommand")
-                heads = sub[0] if sub else ()
-                if heads and not any(c in h for h in heads for c in "*?["):
-                    for h in heads:
-                        by_first.setdefault(h, []).append(rule)
-                else:
-                    general.append(rule)
-            split = self._split[name] = (general, by_first)
-        general, by_first = split
-        specific = by_first.get(first) if first is not None else None
-        return general + specific if specific else general
-
-    def program(self, name: str) -> Program:
-        spec = self.programs.get(name)
-        if spec is None:
-            raw = self._specs.get(name)
-            if raw is None:
-                return DEFAULT_PROGRAM
-            spec = Program(self._load(raw) if isinstance(raw, (bytes, tuple)) else raw)
-            self.programs[name] = spec
-        return spec
-
-    def candidates(self, name: str) -> list[dict[str, Any]]:
-        found = list(self.for_program(name))
-        for rule in self.glob_rules:
-            if any_match(rule["match"]["program"], name):
-                found.append(rule)
-        found.extend(self.any_rules)
-        return found
-
-    def is_known(self, name: str) -> bool:
-        if name in self.known:
-            return True
-        return any(any_match(r["match"]["program"], name) for r in self.glob_rules)
-
-    def default_risk(self, name: str) -> Risk | None:
-        value = self.defaults.get(name)
-        return None if value is None else Risk(value)
-
-    def by_id(self, rule_id: str) -> dict[str, Any] | None:
-        for rule in self.rules:
-            if rule["id"] == rule_id:
-                return rule
-        return None
-
 
 def cache_path() -> str:
     return paths.rules_cache()
@@ -659,55 +370,7 @@ def load_rules(dirs: list[str] | None = None, use_cache: bool = True, check_exam
         if failures:
             raise RuleError(failures)
     if use_cache:
-        write_cache(path, sig, ruleset.pack())
+        caches.offer(path, encode_cache(sig, ruleset.pack()))
     return ruleset
 
 
-def _plain(value: Any) -> Any:
-    """Strip the line-tracking subclasses so marshal can write the data."""
-    if isinstance(value, dict):
-        return {sys.intern(str(k)): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        items = [_plain(v) for v in value]
-        return items if isinstance(value, list) else tuple(items)
-    if isinstance(value, str):
-        return sys.intern(str(value))  # marshal writes interned strings once: a faster load
-    return value
-
-
-def write_cache(path: str, sig: list[Any], packed: dict[str, Any]) -> None:
-    """Write the cache: an 8-byte header length, a marshalled index, then the marshalled rules
-    of each program at the offsets the index gives.  Loading reads the file once and unmarshals
-    only the index; a program's rules are unmarshalled when a command names it."""
-    blobs = bytearray()
-
-    def put(blob: bytes) -> tuple[int, int]:
-        start = len(blobs)
-        blobs.extend(blob)
-        return (start, len(blob))
-
-    index = dict(packed)
-    index["by_program"] = {p: put(b) for p, b in packed["by_program"].items()}
-    index["programs"] = {p: put(b) for p, b in packed["programs"].items()}
-    for key in ("glob", "any", "all"):
-        index[key] = put(packed[key])
-    head = marshal.dumps({"sig": sig, "packed": index})
-    try:
-        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "wb") as f:
-            f.write(len(head).to_bytes(8, "little") + head + bytes(blobs))
-        os.replace(tmp, path)
-    except (OSError, ValueError):
-        pass
-
-
-def read_cache(path: str, sig: list[Any], files: list[str]) -> RuleSet | None:
-    with open(path, "rb") as f:
-        data = f.read()
-    n = int.from_bytes(data[:8], "little")
-    head = marshal.loads(data[8 : 8 + n])
-    if not isinstance(head, dict) or head.get("sig") != sig:
-        return None
-    view = memoryview(data)[8 + n :]
-    return RuleSet.unpack(head["packed"], files, view)

@@ -6,7 +6,8 @@ import sys
 
 from guardsh.audit import trail
 from guardsh.engine.config import Config, ConfigError, load_config
-from guardsh.shell.execute import ExecError, exec_bash, real_bash, text_hash, trusted_hashes
+from guardsh.procs import text_hash, trusted_hashes
+from guardsh.shell.execute import ExecError, exec_bash, real_bash
 from guardsh.engine.invocation import parse_shell_argv
 from guardsh.engine.model import Decision, Risk
 
@@ -117,7 +118,8 @@ def _audit_refusal(text: str, verdict, config: Config, error: str | None) -> Non
 
 def classify_for_shell(text: str, config: Config, params: dict[str, str] | None, stdin_is_tty: bool,  # type: ignore[no-untyped-def]
                        startup: str | None = None):
-    from guardsh.engine.classify import Classifier, Context
+    from guardsh.engine.classify import Classifier
+    from guardsh.engine.context import Context
     from guardsh.engine.rules import RuleError, load_rules
 
     try:

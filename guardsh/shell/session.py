@@ -213,7 +213,8 @@ class Session:
 
     # classification, as in -c mode
     def verdict(self, text: str):  # type: ignore[no-untyped-def]
-        from guardsh.engine.classify import Classifier, Context
+        from guardsh.engine.classify import Classifier
+        from guardsh.engine.context import Context
         from guardsh.engine.rules import RuleError, load_rules
 
         try:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from guardsh.cli import WRAP_SHIMS
+from guardsh.agents.shims import WRAP_SHIMS
 
 PY = sys.executable  # an absolute interpreter: a pyenv shim on PATH is itself a bash script
 

@@ -14,7 +14,8 @@ from typing import Callable
 import pytest
 
 from guardsh.audit import trail
-from guardsh.engine.classify import Classifier, Context
+from guardsh.engine.classify import Classifier
+from guardsh.engine.context import Context
 from guardsh.engine.config import Config
 from guardsh.audit.dryrun import PARALLEL_MIN, DryRun, run
 from guardsh.audit.inputs import Entry, read_input

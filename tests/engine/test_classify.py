@@ -7,11 +7,15 @@ from typing import Callable
 
 import pytest
 
-from guardsh.engine.classify import Classifier, Context, View, find_workspace
+from guardsh.engine.classify import Classifier
+
+from guardsh.engine.context import Context, find_workspace
+
+from guardsh.engine.view import View
 from guardsh.engine.config import Config
 from guardsh.engine.examples import example_context
 from guardsh.engine.model import Command, Decision, Risk, Verdict, Word
-from guardsh.engine.rules import DEFAULT_PROGRAM, Program, RuleSet
+from guardsh.engine.ruleset import DEFAULT_PROGRAM, Program, RuleSet
 
 
 def test_strictest_wins_across_a_list(classify: Callable[[str], Verdict]) -> None:

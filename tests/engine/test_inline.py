@@ -9,10 +9,11 @@ from typing import Callable
 import pytest
 
 from guardsh.engine.examples import EXAMPLE_CWD
-from guardsh.engine.inline import _Sql, sql_statements
+from guardsh.engine.inline.sql import _Sql, sql_statements
 from guardsh.engine.model import Decision, Verdict
 from guardsh.engine.parse import parse_script
-from guardsh.engine.unwrap import Expansion, Reader, expand
+from guardsh.engine.expansion import Expansion, Reader
+from guardsh.engine.unwrap import expand
 
 
 def expanded(text: str, cwd: str = EXAMPLE_CWD, read_files: bool = False) -> Expansion:
@@ -294,12 +295,12 @@ def test_pathlib_unlink_on_a_variable_is_an_unknown_path() -> None:
 
 
 def test_a_reader_failure_asks_instead_of_crashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    from guardsh.engine import inline
+    from guardsh.engine.inline import sql
 
     def boom(*args: object, **kwargs: object) -> None:
         raise ValueError("bug")
 
-    monkeypatch.setattr(inline, "_sql_text", boom)
+    monkeypatch.setattr(sql, "_sql_text", boom)
     exp = expanded("psql -c 'SELECT 1'")
     assert exp.problems and exp.mode == "opaque"
     assert [c.program for c in exp.commands] == ["psql"]

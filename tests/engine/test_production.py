@@ -16,11 +16,12 @@ import pytest
 
 from guardsh.engine import production
 from guardsh.approval.request import production_name
-from guardsh.engine.classify import Classifier, Context
+from guardsh.engine.classify import Classifier
+from guardsh.engine.context import Context
 from guardsh.engine.config import Config, ConfigError, validate
 from guardsh.engine.model import Decision, Risk, Verdict
 from guardsh.engine.report import human_check
-from guardsh.engine.rules import RuleSet
+from guardsh.engine.ruleset import RuleSet
 
 Run = Callable[..., Verdict]
 

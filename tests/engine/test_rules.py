@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from guardsh.engine.examples import check_examples
-from guardsh.engine.rules import RuleSet
+from guardsh.engine.ruleset import RuleSet
 
 
 def test_rules_load_and_every_rule_has_examples(ruleset: RuleSet) -> None:

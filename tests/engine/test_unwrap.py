@@ -14,7 +14,8 @@ import pytest
 from guardsh.engine.examples import EXAMPLE_CWD
 from guardsh.engine.model import Command, Decision, Risk, Verdict
 from guardsh.engine.parse import parse_script
-from guardsh.engine.unwrap import Expansion, Reader, expand
+from guardsh.engine.expansion import Expansion, Reader
+from guardsh.engine.unwrap import expand
 
 RM_HOME = ("rm", "-rf", "~")
 
@@ -522,7 +523,8 @@ def test_only_the_real_snapshot_directory_is_trusted(classify_in: Callable[..., 
 STDIN_PROBE = """
 import json, sys
 from guardsh.engine.parse import parse_script
-from guardsh.engine.unwrap import Reader, expand
+from guardsh.engine.expansion import Reader
+from guardsh.engine.unwrap import expand
 exp = expand(parse_script(sys.argv[1]).commands, Reader(sys.argv[2], read_files=True, stdin_is_tty=False))
 print(json.dumps([" ".join(c.argv) for c in exp.commands]))
 """

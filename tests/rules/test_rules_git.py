@@ -10,7 +10,7 @@ from typing import Callable
 import pytest
 
 from guardsh.engine.model import Decision, Verdict
-from guardsh.engine.rules import RuleSet
+from guardsh.engine.ruleset import RuleSet
 
 Classify = Callable[[str], Verdict]
 

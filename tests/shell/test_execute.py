@@ -16,9 +16,8 @@ from typing import Any, Callable
 
 import pytest
 
-from guardsh.shell.execute import (
-    ExecError, is_guardsh, nest_token, real_bash, start_time, text_hash, trusted_hashes,
-)
+from guardsh.procs import start_time, text_hash
+from guardsh.shell.execute import ExecError, is_guardsh, real_bash
 from bashcompare import BASH, run_as, same
 
 Run = Callable[..., subprocess.CompletedProcess[bytes]]
@@ -322,38 +321,6 @@ def test_is_guardsh(guardsh_bin: Path, tmp_path: Path) -> None:
 
 
 # --- recursion guard ----------------------------------------------------------------------
-
-def test_text_hash() -> None:
-    h = text_hash("echo hi")
-    assert len(h) == 32 and int(h, 16) >= 0
-    assert h == text_hash("echo hi") != text_hash("echo hi ")
-    assert text_hash("\udcff") != text_hash("\ufffd")  # surrogate-escaped bytes hash as the bytes
-
-
-def test_nest_token_names_this_process() -> None:
-    token = nest_token(["a", "b", "a"])
-    assert token is not None
-    pid, started, hashes = token.split(":", 2)
-    assert int(pid) == os.getpid() and started == start_time(os.getpid())
-    assert hashes.split(",") == [text_hash("a"), text_hash("b")]
-
-
-@pytest.mark.parametrize("token", ["", "garbage", "1:0:abc", "x:y:z", "99999999:1:abc", "::"])
-def test_trusted_hashes_rejects_forgeries(token: str) -> None:
-    assert trusted_hashes({"GUARDSH_NESTED": token}) == frozenset()
-
-
-def test_trusted_hashes_needs_an_ancestor_with_its_start_time() -> None:
-    ppid = os.getppid()
-    started = start_time(ppid)
-    assert started is not None
-    # a real ancestor with the right start time is not enough: the token must also be in the
-    # environment that ancestor was exec'd with (guardsh puts it there before exec)
-    assert trusted_hashes({"GUARDSH_NESTED": f"{ppid}:{started}:aa,bb"}) == frozenset()
-    assert trusted_hashes({"GUARDSH_NESTED": f"{ppid}:{int(started) + 1}:aa"}) == frozenset()
-    me = os.getpid()
-    assert trusted_hashes({"GUARDSH_NESTED": f"{me}:{start_time(me)}:aa"}) == frozenset()  # self, not an ancestor
-
 
 @pytest.mark.parametrize("forged", ["1:1:{h}", "999999:12345:{h}", "{h}", "{pid}:0:{h}"])
 def test_forged_token_does_not_skip_classification(run_guardsh: Run, guardsh_env: dict[str, str], gitdir: Path,

@@ -542,17 +542,18 @@ def test_broken_config_names_the_line(gsh: Run, env: dict[str, str], tmp_path: P
 
 def test_a_crash_runs_nothing(gsh: Run, env: dict[str, str], tmp_path: Path) -> None:
     """A rule cache that is fresh by its signature but malformed makes the classifier raise."""
-    from guardsh.engine.rules import rule_dirs, rule_files, signature, write_cache
+    from guardsh.engine.rules import rule_dirs, rule_files, signature
+    from guardsh.engine.ruleset import encode_cache
 
     home, henv = home_with(tmp_path, env, {})
     cache = home / ".cache" / "guardsh" / "rules.marshal"
     cache.parent.mkdir(parents=True)
     sig = signature(rule_files(rule_dirs(str(home))))
     broken = [{"match": {"program": ["touch"]}}]  # a rule with no id, unless, risk...
-    write_cache(str(cache), sig, {
+    cache.write_bytes(encode_cache(sig, {
         "by_program": {"touch": marshal.dumps(broken)}, "glob": marshal.dumps([]), "any": marshal.dumps([]),
         "all": marshal.dumps(broken), "programs": {}, "defaults": {}, "known": ["touch"],
-        "with_subcommands": []})
+        "with_subcommands": []}))
     r = gsh("-c", "touch marker", cwd=tmp_path, env=henv)
     assert r.returncode == 125, r.stderr
     assert r.stdout == b""

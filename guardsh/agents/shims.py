@@ -1,0 +1,98 @@
+"""Tool shims: the launcher started under a tool's name (``rm``, ``git``, ``kubectl`` ...).
+
+A shim classifies ``TOOL ARGS`` like ``guardsh -c`` does (approval and audit included) and then
+runs the real tool, found later on PATH, never a link to guardsh itself.  ``guardsh wrap`` puts
+the links in a private directory first on PATH.
+
+A shim started by a bash that guardsh itself exec'd (``guardsh -c 'cd x && rm -rf y'``) runs
+the tool directly: that command line was already classified (and approved) as a whole.  Only
+bash's own children (through bash subshells) qualify; a tool started by anything else (a Python
+program, make, xargs) is classified again.  Known limit: a program that such a bash ran and that
+then *execs* a tool in place (no fork) passes for bash's child.
+"""
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+
+from guardsh.procs import NEST_VAR, start_time, stat_fields, trusted_hashes
+from guardsh.shell.execute import ExecError, exec_program, is_guardsh, real_bash
+
+# Links to the launcher under these names (made by `guardsh wrap`) classify `TOOL ARGS`, then run the real tool.
+WRAP_SHIMS = ("rm", "git", "kubectl", "terraform", "aws", "gcloud", "az", "helm", "docker")
+WRAP_DIR_VAR = "GUARDSH_WRAP_DIR"
+EXIT_INTERNAL = 125
+EXIT_NOT_FOUND = 127
+
+
+def find_real_tool(name: str, env: dict[str, str] | os._Environ[str], self_paths: tuple[str, ...]) -> str | None:
+    """The first ``name`` on PATH that is not guardsh (not a link to the launcher, not a launcher)."""
+    skip = {os.path.abspath(p) for p in (env.get(WRAP_DIR_VAR, ""),) if p}
+    for d in env.get("PATH", os.defpath).split(":"):
+        d = d or "."
+        if os.path.abspath(d) in skip:
+            continue
+        candidate = os.path.join(d, name)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK) and not is_guardsh(candidate, self_paths):
+            return candidate
+    return None
+
+
+def run_shim(argv0: str, args: list[str]) -> int:
+    """Classify ``TOOL ARGS``; run the real tool if allowed (or approved), else refuse (126)."""
+    from guardsh.engine.config import ConfigError, load_config
+
+    name = os.path.basename(argv0)
+    self_paths = (argv0, sys.argv[0], os.environ.get("GUARDSH_LAUNCHER", ""))
+    real = find_real_tool(name, os.environ, self_paths)
+    if real is None:
+        sys.stderr.write(f"guardsh: {name}: command not found (no real {name} on PATH after guardsh's shims)\n")
+        return EXIT_NOT_FOUND
+    try:
+        bash_path = real_bash(load_config().bash, self_paths)
+    except ConfigError:
+        bash_path = None  # run_shell below refuses everything when the config is broken
+    except ExecError as e:
+        sys.stderr.write(f"guardsh: {e}; nothing was run\n")
+        return EXIT_INTERNAL
+    if bash_path and started_by_guarded_bash(bash_path):
+        exec_program(real, [name] + args)
+    # Classified and run exactly as `guardsh -c '/path/to/TOOL ARGS'` (approval and audit included):
+    # the bash that runs it execs the tool in place.
+    from guardsh.shell.main import run_shell
+
+    text = shlex.join([real] + args)
+    return run_shell("bash", ["-c", text])
+
+
+def started_by_guarded_bash(bash_path: str) -> bool:
+    """Is this process a child (through bash subshells only) of a bash that guardsh exec'd after
+    classifying its whole command text?  The token must be genuine (see procs.trusted_hashes)."""
+    token = os.environ.get(NEST_VAR, "")
+    if not token or not trusted_hashes(os.environ):
+        return False
+    try:
+        pid = int(token.split(":", 1)[0])
+    except ValueError:
+        return False
+    if pid == os.getpid():
+        return True  # bash ran this tool as its last command, in place (exec keeps the pid)
+    bash_real = os.path.realpath(bash_path)
+    current = os.getppid()
+    for _ in range(64):
+        if current <= 1 or start_time(current) is None:
+            return False
+        try:
+            exe = os.path.realpath(f"/proc/{current}/exe")
+        except OSError:
+            return False
+        if exe != bash_real:
+            return False  # something other than bash (python, make, xargs) started this tool
+        if current == pid:
+            return True
+        fields = stat_fields(current)
+        if not fields:
+            return False
+        current = int(fields[1])
+    return False

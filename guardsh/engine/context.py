@@ -1,0 +1,180 @@
+"""Where a command runs: cwd, home, workspace, environment, guardsh's own paths; and the class of
+every path a command names (root, critical, workspace, regenerable, temp, unresolved...)."""
+from __future__ import annotations
+
+import os
+
+from guardsh import paths
+from guardsh.engine.config import Config
+from guardsh.engine.globs import any_match
+from guardsh.engine.model import Word
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Mapping
+
+SYSTEM_DIRS = ("/etc", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/boot", "/var",
+               "/opt", "/srv", "/root", "/sys", "/proc", "/snap", "/dev")
+SECRET_DIRS = (".ssh", ".aws", ".kube", ".gnupg", ".config/gcloud", ".azure", ".netrc", ".git-credentials",
+               ".password-store", ".docker/config.json", ".terraform.d/credentials.tfrc.json")
+TEMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
+HARMLESS_DEVICES = ("/dev/null", "/dev/zero", "/dev/stdout", "/dev/stderr", "/dev/tty", "/dev/random",
+                    "/dev/urandom", "/dev/fd", "/dev/shm", "/dev/full")
+CRITICAL_DIRS = ("/", "/etc", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/boot", "/var",
+                 "/var/lib", "/opt", "/srv", "/root", "/home", "/sys", "/proc", "/dev", "/snap", "/usr/local",
+                 "/usr/bin", "/usr/lib", "/usr/sbin", "/usr/share", "/var/log", "/etc/ssh")
+PROTECTED = frozenset({"root", "critical", "home", "secrets", "git-dir", "guardsh", "device"})
+
+
+def find_workspace(cwd: str, home: str, roots: tuple[str, ...] = ()) -> str | None:
+    """The git root above ``cwd``, else a configured root holding it, else ``cwd`` itself
+    (never ``/`` or the home directory: those are not a project)."""
+    path = cwd
+    while True:
+        if os.path.exists(os.path.join(path, ".git")):
+            return path if path not in ("/", home) else None
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    for root in roots:
+        root = os.path.normpath(os.path.expanduser(root))
+        if cwd == root or cwd.startswith(root.rstrip("/") + "/"):
+            return root
+    return cwd if cwd not in ("/", home) else None
+
+
+def _under(path: str, base: str) -> bool:
+    return path == base or path.startswith(base.rstrip("/") + "/")
+
+
+class Context:
+    """Where a command runs: cwd, home, workspace, environment, guardsh's own paths."""
+
+    def __init__(
+        self,
+        cwd: str,
+        config: Config | None = None,
+        env: Mapping[str, str] | None = None,
+        home: str | None = None,
+        workspace: str | None | bool = True,
+        read_files: bool = True,
+        stdin_is_tty: bool = True,
+    ) -> None:
+        self.config = config or Config()
+        self.env = dict(os.environ if env is None else env)
+        self.cwd = os.path.normpath(cwd)
+        self.home = os.path.normpath(home or self.env.get("HOME") or os.path.expanduser("~"))
+        if workspace is True:
+            self.workspace = find_workspace(self.cwd, self.home, self.config.workspace_roots)
+        else:
+            self.workspace = workspace or None
+        self.read_files = read_files
+        self.stdin_is_tty = stdin_is_tty
+        tmp = self.env.get("TMPDIR")
+        self.temp_dirs = TEMP_DIRS + ((os.path.normpath(tmp),) if tmp and tmp.startswith("/") else ())
+        env_here = {**self.env, "HOME": self.home}
+        self.cache_dir = paths.user_cache_root(env_here)
+        self.guardsh_dirs = paths.own_dirs(env_here, self.config.audit_log)
+        self.protected_extra = tuple(os.path.normpath(os.path.expanduser(p)) for p in self.config.protected_paths)
+        self._classes: dict[tuple[str, str], frozenset[str]] = {}
+
+    # --- paths ------------------------------------------------------------------------
+
+    def resolve(self, word: Word, cwd: str) -> str | None:
+        """Absolute path a word names, or None when it depends on run-time values."""
+        value = word.value
+        if word.dynamic:
+            for name in ("HOME", "PWD", "TMPDIR", "USER"):
+                for form in ("${" + name + "}", "$" + name):
+                    if form in value and name in self.env:
+                        value = value.replace(form, self.env[name] if name != "PWD" else cwd)
+            if "$" in value or "`" in value:
+                return None
+        if value.startswith("~"):
+            head, sep, rest = value.partition("/")
+            if head == "~":
+                value = self.home + (sep + rest if sep else "")
+            else:
+                return None  # ~user: another user's home
+        if word.glob:
+            cut = min((value.find(c) for c in "*?[{" if c in value), default=len(value))
+            base, _, _ = value[:cut].rpartition("/")
+            component = value[len(base) + 1 if base or value.startswith("/") else 0:].split("/", 1)[0]
+            if value.startswith("/") and not base:
+                base = "/"
+            whole = component in ("*", ".*", "*/", "{*,.*}", ".[!.]*") or component.startswith("*") and "/" not in component and component.strip("*") == ""
+            joined = os.path.join(cwd, base or ".")
+            value = joined if whole else os.path.join(joined, "_")
+        return os.path.normpath(os.path.join(cwd, value))
+
+    def path_classes(self, word: Word, cwds: list[str]) -> frozenset[str]:
+        result: set[str] = set()
+        for cwd in cwds:
+            key = (cwd, word.value if not word.glob else "\0" + word.value)
+            cached = self._classes.get(key)
+            if cached is None:
+                path = self.resolve(word, cwd)
+                cached = self._classify_path(path) if path is not None else self._unresolved(word, cwd)
+                self._classes[key] = cached
+            result |= cached
+        return frozenset(result)
+
+    def _unresolved(self, word: Word, cwd: str) -> frozenset[str]:
+        classes = {"unresolved"}
+        prefix = word.value.split("$", 1)[0].split("`", 1)[0]
+        if "/" in prefix:
+            static = prefix.rsplit("/", 1)[0] or "/"
+            base = self._classify_path(os.path.normpath(os.path.join(cwd, os.path.expanduser(static))))
+            classes |= {c for c in base if c not in ("workspace-root",)}
+            if static == "/" or prefix == "/":
+                classes |= {"root", "protected"}
+        return frozenset(classes)
+
+    def _classify_path(self, path: str) -> frozenset[str]:
+        classes: set[str] = set()
+        home, ws = self.home, self.workspace
+        if path == "/":
+            classes.add("root")
+        if path in CRITICAL_DIRS or path == home:
+            classes.add("critical")
+        owned = _under(path, home) or (ws is not None and _under(path, ws))
+        if not owned and any(_under(path, t) for t in self.temp_dirs):
+            classes.add("temp")  # a workspace or home that lives under /tmp is not scratch space
+        elif path.startswith("/dev/") and not any(_under(path, d) for d in HARMLESS_DEVICES):
+            classes.add("device")
+        if any(_under(path, d) for d in self.guardsh_dirs):
+            classes.add("guardsh")
+        elif _under(path, self.cache_dir) and path != self.cache_dir:
+            classes.add("cache")  # ~/.cache/pip, ~/.cache/go-build: regenerable by definition
+        if path == home:
+            classes.add("home")
+        elif _under(path, home):
+            rel = path[len(home) + 1:]
+            if any(rel == s or rel.startswith(s + "/") for s in SECRET_DIRS):
+                classes.add("secrets")
+        elif "temp" not in classes and (path == "/home" or any(_under(path, d) for d in SYSTEM_DIRS)):
+            if not any(_under(path, d) for d in HARMLESS_DEVICES):
+                classes.add("system")
+        if "/.git/" in path + "/":
+            classes.add("git-dir")
+            if path.endswith("/.git"):
+                classes.add("critical")
+        rel_home = path[len(home) + 1:] if _under(path, home) and path != home else ""
+        if rel_home in SECRET_DIRS:
+            classes.add("critical")
+        if any(_under(path, p) for p in self.protected_extra):
+            classes.add("system")
+        if ws is not None and _under(path, ws):
+            classes.add("workspace")
+            if path == ws:
+                classes.add("workspace-root")
+            else:
+                parts = path[len(ws) + 1:].split("/")
+                if any(any_match(tuple(self.config.regenerable), p) for p in parts):
+                    classes.add("regenerable")
+        elif "temp" not in classes and not any(_under(path, d) for d in HARMLESS_DEVICES):
+            classes.add("outside-workspace")
+        if classes & PROTECTED:
+            classes.add("protected")
+        return frozenset(classes)

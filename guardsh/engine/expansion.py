@@ -1,0 +1,196 @@
+"""The walk through wrappers, and what every wrapper handler uses: the ``Expansion`` the walk
+fills, the ``Reader`` of the files commands name, and the steps to classify a command or a
+shell text that a wrapper runs."""
+from __future__ import annotations
+
+import os
+
+from guardsh.engine.model import Command, Word
+from guardsh.engine.parse import parse_script
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable
+
+SHELLS = frozenset({"bash", "sh", "zsh", "dash", "ksh", "ash", "mksh", "rbash", "busybox-sh", "guardsh"})
+MAX_FILE = 1024 * 1024
+TRUSTED_SOURCES = (
+    ".claude/shell-snapshots/",  # Claude Code's snapshot of the user's shell functions
+    ".codex/shell_snapshots/",  # Codex's equivalent
+)
+
+
+class Expansion:
+    """What the walk through wrappers found: the simple commands rules will classify, the shell
+    texts found inside wrappers, and what could not be analysed.  ``dispatch`` is the walk's
+    step for one command (``guardsh.engine.unwrap.expand_one``): handlers reach it through
+    ``expand_one`` below, so they need not import the table that names them."""
+
+    __slots__ = ("commands", "problems", "mode", "texts", "dispatch")
+
+    def __init__(self, dispatch: Callable[[Command, Reader, Expansion, int], None]) -> None:
+        self.dispatch = dispatch
+        self.commands: list[Command] = []
+        self.texts: list[str] = []  # shell texts found inside wrappers (bash -c, eval, scripts)
+        self.problems: list[tuple[str, str]] = []  # (reason, command text)
+        self.mode = "full"
+
+    def worsen(self, mode: str) -> None:
+        order = ("full", "fallback", "opaque")
+        if order.index(mode) > order.index(self.mode):
+            self.mode = mode
+
+    def problem(self, reason: str, cmd: Command) -> None:
+        self.problems.append((reason, cmd.text or " ".join(cmd.argv)))
+
+
+class Reader:
+    """Where files named by commands are read from (scripts, sourced files)."""
+
+    __slots__ = ("cwd", "read_files", "stdin_is_tty", "home")
+
+    def __init__(self, cwd: str, read_files: bool = True, stdin_is_tty: bool = True, home: str = "") -> None:
+        self.cwd = cwd
+        self.read_files = read_files
+        self.stdin_is_tty = stdin_is_tty
+        self.home = home
+
+    def trusted_source(self, path: str) -> bool:
+        """An agent's shell snapshot, in the user's own home directory (writing there asks)."""
+        if not self.home or ".." in path.split("/"):
+            return False
+        full = os.path.normpath(os.path.join(self.cwd, path.replace("~", self.home, 1) if path.startswith("~") else path))
+        return any(full.startswith(os.path.join(self.home, t)) for t in TRUSTED_SOURCES)
+
+    def read(self, path: str) -> str | None:
+        """Text of a script file, or None when it cannot be read or is not text."""
+        if not self.read_files:
+            return None
+        full = os.path.join(self.cwd, os.path.expanduser(path))
+        if not _regular_file(full):
+            return None  # /dev/stdin, a FIFO, a directory: reading it would steal or block
+        try:
+            with open(full, "rb") as f:
+                data = f.read(MAX_FILE + 1)
+        except OSError:
+            return None
+        if len(data) > MAX_FILE or b"\0" in data[:4096]:
+            return None
+        return data.decode("utf-8", errors="replace")
+
+    def is_shell_script(self, path: str) -> bool | None:
+        """True for a shell script, False for another program, None when it does not exist."""
+        if not self.read_files:
+            return None
+        full = os.path.join(self.cwd, os.path.expanduser(path))
+        if os.path.exists(full) and not _regular_file(full):
+            return True  # a FIFO or device as a script: treat as a script guardsh cannot read
+        try:
+            with open(full, "rb") as f:
+                head = f.read(256)
+        except OSError:
+            return None
+        if head.startswith(b"#!"):
+            line = head.split(b"\n", 1)[0]
+            interp = line[2:].strip().split()
+            if not interp:
+                return True
+            name = interp[0].rsplit(b"/", 1)[-1]
+            if name == b"env" and len(interp) > 1:
+                name = interp[-1].rsplit(b"/", 1)[-1]
+            return name.decode(errors="replace") in SHELLS
+        return b"\0" not in head and not head.startswith(b"\x7fELF")
+
+
+def _regular_file(path: str) -> bool:
+    import stat
+
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def join_words(words: tuple[Word, ...] | list[Word]) -> str:
+    out = []
+    for w in words:
+        v = w.value
+        if not v or any(c in v for c in " \t\n'\"\\$`;&|<>()*?[]#~{}"):
+            v = "'" + v.replace("'", "'\\''") + "'"
+        out.append(v)
+    return " ".join(out)
+
+
+def skip_options(
+    words: tuple[Word, ...],
+    start: int,
+    value_short: str = "",
+    value_long: frozenset[str] = frozenset(),
+    numeric_ok: bool = False,
+) -> int:
+    """Index of the first non-option word at or after ``start``."""
+    i, n = start, len(words)
+    while i < n:
+        w = words[i].value
+        if w == "--":
+            return i + 1
+        if not w.startswith("-") or w == "-":
+            return i
+        if w.startswith("--"):
+            name, eq, _ = w.partition("=")
+            i += 1
+            if not eq and name in value_long:
+                i += 1
+            continue
+        if numeric_ok and w[1:].isdigit():
+            i += 1
+            continue
+        j = 1
+        i += 1
+        while j < len(w):
+            if w[j] in value_short:
+                if j == len(w) - 1:
+                    i += 1
+                break
+            j += 1
+    return i
+
+
+def expand_one(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
+    """Classify ``cmd`` with whatever it wraps (the walk's own step)."""
+    out.dispatch(cmd, reader, out, depth)
+
+
+def inner_command(cmd: Command, start: int, label: str, out: Expansion, reader: Reader, depth: int,
+           assignments: tuple[tuple[str, Word], ...] = (), args_from_stdin: bool = False,
+           end: int | None = None) -> bool:
+    """Classify ``cmd.words[start:end]`` as the command a wrapper runs; False if there is none."""
+    words = cmd.words[start:end]
+    if not words:
+        return False
+    inner = Command(
+        words=words,
+        assignments=cmd.assignments + assignments,
+        redirects=cmd.redirects,
+        text=join_words(words),
+        via=cmd.via + (label,),
+        stdin=cmd.stdin,
+        stdin_from=cmd.stdin_from,
+        args_from_stdin=cmd.args_from_stdin or args_from_stdin,
+    )
+    expand_one(inner, reader, out, depth + 1)
+    return True
+
+
+def inner_text(cmd: Command, text: str, label: str, out: Expansion, reader: Reader, depth: int,
+          params: dict[str, str] | None = None, args_from_stdin: bool = False) -> None:
+    """Classify shell text that a wrapper will run (``bash -c``, ``eval``, ``ssh host CMD``)."""
+    out.texts.append(text)
+    parsed = parse_script(text, params, cmd.via + (label,), depth + 1)
+    out.worsen(parsed.mode)
+    for reason in parsed.problems:
+        out.problem(reason, cmd)
+    for inner in parsed.commands:
+        if args_from_stdin:
+            inner = inner.replace(args_from_stdin=True)
+        expand_one(inner, reader, out, depth + 1)

@@ -1,0 +1,70 @@
+"""Shell-style glob matching for rule patterns (``fnmatch`` imports too much for the hot path)."""
+from __future__ import annotations
+
+
+def gmatch(pattern: str, text: str) -> bool:
+    """Shell-style glob: ``*``, ``?``, ``[abc]``, ``[!abc]``, ``[a-z]``; no special ``/``."""
+    if "*" not in pattern and "?" not in pattern and "[" not in pattern:
+        return pattern == text
+    return _gmatch(pattern, 0, text, 0)
+
+
+def _gmatch(p: str, i: int, t: str, j: int) -> bool:
+    np, nt = len(p), len(t)
+    while i < np:
+        c = p[i]
+        if c == "*":
+            while i < np and p[i] == "*":
+                i += 1
+            if i == np:
+                return True
+            for k in range(j, nt + 1):
+                if _gmatch(p, i, t, k):
+                    return True
+            return False
+        if j >= nt:
+            return False
+        if c == "?":
+            i += 1
+            j += 1
+            continue
+        if c == "[":
+            end = p.find("]", i + 2)
+            if end < 0:
+                if t[j] != "[":
+                    return False
+                i += 1
+                j += 1
+                continue
+            body = p[i + 1 : end]
+            negate = body[:1] in ("!", "^")
+            if negate:
+                body = body[1:]
+            hit = False
+            k = 0
+            while k < len(body):
+                if k + 2 < len(body) and body[k + 1] == "-":
+                    if body[k] <= t[j] <= body[k + 2]:
+                        hit = True
+                    k += 3
+                else:
+                    if body[k] == t[j]:
+                        hit = True
+                    k += 1
+            if hit == negate:
+                return False
+            i = end + 1
+            j += 1
+            continue
+        if c != t[j]:
+            return False
+        i += 1
+        j += 1
+    return j == nt
+
+
+def any_match(patterns: tuple[str, ...] | list[str], text: str) -> bool:
+    for p in patterns:
+        if gmatch(p, text):
+            return True
+    return False

@@ -1,0 +1,116 @@
+"""Does one match condition (a rule's ``match`` or an ``unless`` entry) hold for a command?"""
+from __future__ import annotations
+
+from guardsh.engine.context import Context
+from guardsh.engine.globs import any_match, gmatch
+from guardsh.engine.model import Command, Word
+from guardsh.engine.view import View
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+
+def check(cond: dict[str, Any], cmd: Command, view: View, ctx: Context, cwds: list[str], skip: int = 0) -> bool:
+    """Does one match condition (a rule's ``match`` or one ``unless`` entry) hold?
+
+    ``skip``: positionals already read as the rule's subcommand (for ``unless`` entries that
+    name no subcommand of their own), so ``args`` means the same in ``match`` and ``unless``.
+    """
+    args = view.positionals
+    sub = cond.get("subcommand")
+    if sub is None:
+        args = args[skip:]
+    else:
+        if len(args) < len(sub):
+            return False
+        for k, patterns in enumerate(sub):
+            if args[k].dynamic or not any_match(patterns, args[k].value):
+                return False
+        args = args[len(sub):]
+    for key, want in cond.items():
+        if key in ("program", "subcommand"):
+            continue
+        if key == "flags":
+            if not any(any_match(want, f) for f in view.flags):
+                return False
+        elif key == "all_flags":
+            if not all(any(gmatch(p, f) for f in view.flags) for p in want):
+                return False
+        elif key == "options":
+            for name, patterns in want.items():
+                if not any(n == name and any_match(patterns, v) for n, v in view.options):
+                    return False
+        elif key == "args":
+            if not any(any_match(want, a.value) for a in args):
+                return False
+        elif key == "min_args":
+            if len(args) < want:
+                return False
+        elif key == "words":
+            if not any(any_match(want, w.value) for w in cmd.words[1:]):
+                return False
+        elif key == "paths":
+            if not _paths_any(want, args, cmd, ctx, cwds):
+                return False
+        elif key == "all_paths":
+            if not args or cmd.args_from_stdin:
+                return False
+            if not all(ctx.path_classes(a, cwds) & set(want) for a in args):
+                return False
+        elif key == "dest_paths":
+            dest = _destination(args, view, cmd.program)
+            if dest is None or not ctx.path_classes(dest, cwds) & set(want):
+                return False
+        elif key == "source_paths":
+            dest = _destination(args, view, cmd.program)
+            sources = args[:-1] if dest is not None and args and dest is args[-1] else list(args)
+            if not _paths_any(want, sources, cmd, ctx, cwds):
+                return False
+        elif key == "redirects":
+            if not any(r.writes and r.target is not None and any_match(want, r.target.value) for r in cmd.redirects):
+                return False
+        elif key == "redirect_paths":
+            if not any(r.writes and r.target is not None and ctx.path_classes(r.target, cwds) & set(want)
+                       for r in cmd.redirects):
+                return False
+        elif key == "stdin":
+            if cmd.stdin != want:
+                return False
+        elif key == "stdin_from":
+            if cmd.stdin_from is None or not any_match(want, cmd.stdin_from):
+                return False
+        elif key == "assigns":
+            if not any(any_match(want, name) for name, _ in cmd.assignments):
+                return False
+        elif key == "env":
+            for name, patterns in want.items():
+                value = next((w.value for n, w in reversed(cmd.assignments) if n == name), ctx.env.get(name))
+                if value is None or not any_match(patterns, value):
+                    return False
+        elif key == "via":
+            if not any(any_match(want, v) for v in cmd.via):
+                return False
+        elif key == "args_from_stdin":
+            if cmd.args_from_stdin != want:
+                return False
+    return True
+
+
+TARGET_DIRECTORY_PROGRAMS = frozenset({"cp", "mv", "ln", "install"})
+
+
+def _destination(args: list[Word], view: View, program: str) -> Word | None:
+    """The destination of cp/mv/install/ln style commands: ``-t DIR`` or the last argument."""
+    if program in TARGET_DIRECTORY_PROGRAMS:  # elsewhere -t means something else (mount -t TYPE)
+        for name, value in view.options:
+            if name in ("-t", "--target-directory"):
+                return Word(value)
+    return args[-1] if len(args) >= 2 else None
+
+
+def _paths_any(want: tuple[str, ...], args: list[Word], cmd: Command, ctx: Context, cwds: list[str]) -> bool:
+    wanted = set(want)
+    if cmd.args_from_stdin and "unresolved" in wanted:
+        return True
+    return any(ctx.path_classes(a, cwds) & wanted for a in args)

@@ -1,0 +1,88 @@
+"""What guardsh reads about processes, and the recursion guard built on it.
+
+The recursion guard lets a shell started *inside* an allowed command (``make``, git hooks,
+Codex's inner ``exec bash -c``) skip classifying a text that its ancestor already classified.
+The token names the exec'd process by pid and start time and lists hashes of the texts that
+were classified; a nested guardsh trusts it only if that process really is one of its
+ancestors, and was exec'd with exactly that token in its environment, so setting the variable
+by hand does nothing.
+"""
+from __future__ import annotations
+
+import os
+
+NEST_VAR = "GUARDSH_NESTED"
+
+
+def _sha256_hex(data: bytes) -> str:
+    try:
+        from _sha256 import sha256  # type: ignore[import-not-found]  # 3.11: skips hashlib's import cost
+    except ImportError:
+        from hashlib import sha256
+    return sha256(data).hexdigest()[:32]
+
+
+def text_hash(text: str) -> str:
+    return _sha256_hex(text.encode("utf-8", errors="surrogateescape"))
+
+
+def stat_fields(pid: int) -> list[str] | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read().decode(errors="replace")
+    except OSError:
+        return None
+    # comm (field 2) may contain spaces and parentheses: split after the last ')'.
+    tail = data[data.rfind(")") + 2:].split()
+    return tail  # tail[0] is field 3 (state), tail[1] ppid, tail[19] starttime
+
+
+def start_time(pid: int) -> str | None:
+    fields = stat_fields(pid)
+    return fields[19] if fields and len(fields) > 19 else None
+
+
+def initial_environ(pid: int) -> list[bytes]:
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            return f.read().split(b"\0")
+    except OSError:
+        return []
+
+
+def nest_token(texts: list[str]) -> str | None:
+    pid = os.getpid()  # exec keeps the pid: this is the bash about to run
+    started = start_time(pid)
+    if started is None:
+        return None
+    hashes = ",".join(dict.fromkeys(text_hash(t) for t in texts))
+    return f"{pid}:{started}:{hashes}"
+
+
+def trusted_hashes(env: dict[str, str] | os._Environ[str]) -> frozenset[str]:
+    """Hashes of texts an ancestor guardsh already classified, if the token is genuine."""
+    token = env.get(NEST_VAR)
+    if not token:
+        return frozenset()
+    try:
+        pid_s, started, hashes = token.split(":", 2)
+        pid = int(pid_s)
+    except ValueError:
+        return frozenset()
+    if pid <= 1 or start_time(pid) != started:
+        return frozenset()
+    current = os.getppid()
+    for _ in range(128):
+        if current == pid:
+            # the token must be in the environment that process was exec'd with (set by guardsh
+            # before exec), not merely exported later by something running under it
+            if f"{NEST_VAR}={token}".encode() not in initial_environ(pid):
+                return frozenset()
+            return frozenset(h for h in hashes.split(",") if h)
+        if current <= 1:
+            break
+        fields = stat_fields(current)
+        if not fields:
+            break
+        current = int(fields[1])
+    return frozenset()
