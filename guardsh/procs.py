@@ -11,19 +11,14 @@ from __future__ import annotations
 
 import os
 
+from guardsh.hashing import sha256_hex
+
 NEST_VAR = "GUARDSH_NESTED"
 
 
-def _sha256_hex(data: bytes) -> str:
-    try:
-        from _sha256 import sha256  # type: ignore[import-not-found]  # 3.11: skips hashlib's import cost
-    except ImportError:
-        from hashlib import sha256
-    return sha256(data).hexdigest()[:32]
-
-
 def text_hash(text: str) -> str:
-    return _sha256_hex(text.encode("utf-8", errors="surrogateescape"))
+    """The hash that names a classified text in the token (128 bits are plenty)."""
+    return sha256_hex(text.encode("utf-8", errors="surrogateescape"))[:32]
 
 
 def stat_fields(pid: int) -> list[str] | None:
@@ -86,3 +81,30 @@ def trusted_hashes(env: dict[str, str] | os._Environ[str]) -> frozenset[str]:
             break
         current = int(fields[1])
     return frozenset()
+
+
+def guarded_ancestor(pid: int) -> int | None:
+    """The pid of a shell that guardsh exec'd for a command (an agent's command) among ``pid``
+    and its ancestors, or None.
+
+    guardsh puts a token naming the exec'd process (pid and start time) in that process's
+    environment (see shell/execute.py), so the shell's *initial* environment, which its children
+    cannot change, says what it is.  A console, or a process that wants to act as one, that
+    descends from such a shell is an agent's command and may not approve anything.
+    """
+    prefix = NEST_VAR.encode() + b"="
+    current = pid
+    for _ in range(128):
+        if current <= 1:
+            return None
+        # another user's process (sshd, login) has an unreadable environment: not guardsh's
+        for entry in initial_environ(current):
+            if entry.startswith(prefix):
+                parts = entry[len(prefix):].decode(errors="replace").split(":", 2)
+                if len(parts) == 3 and parts[0] == str(current) and parts[1] == start_time(current):
+                    return current
+        fields = stat_fields(current)
+        if not fields:
+            return None
+        current = int(fields[1])
+    return None

@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "guardsh"
 
 # Lowest first: a module may import from its own layer and the layers below it, never above.
 LAYERS = (
-    ("base", ("guardsh", "guardsh.paths", "guardsh.procs")),
+    ("base", ("guardsh", "guardsh.paths", "guardsh.procs", "guardsh.hashing")),
     ("engine", ("guardsh.engine",)),
     ("caches", ("guardsh.cachefiles",)),
     ("audit", ("guardsh.audit",)),

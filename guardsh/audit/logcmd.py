@@ -18,6 +18,7 @@ import sys
 import time
 
 from guardsh.audit import trail
+from guardsh.audit.verify import verify
 from guardsh.engine.model import Decision, Risk
 
 TYPE_CHECKING = False
@@ -233,7 +234,7 @@ def cmd_verify(args: list[str]) -> int:
     if not os.path.exists(path):
         raise LogError(f"no audit log at {path}")
     try:
-        result = trail.verify(path)
+        result = verify(path)
     except OSError as e:
         raise LogError(f"cannot read {path}: {e.strerror or e}") from None
     if result.ok:

@@ -86,7 +86,7 @@ def run_subcommand(name: str, args: list[str]) -> int:
 
         return rules_main(args)
     if name == "approver":
-        from guardsh.approval.server import main as approver_main
+        from guardsh.approval.approver import main as approver_main
 
         return approver_main(args)
     if name == "audit":

@@ -19,7 +19,7 @@ import pexpect
 import pytest
 
 from guardsh.approval import protocol
-from guardsh.approval.server import Hub, validate_request
+from guardsh.approval.hub import Hub, validate_request
 from guardsh.engine.config import Config
 from approvehome import homes  # noqa: F401  (homes is a fixture)
 

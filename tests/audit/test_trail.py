@@ -11,6 +11,8 @@ from typing import Callable
 import pytest
 
 from guardsh.audit import trail
+from guardsh.audit.verify import verify
+from guardsh.hashing import sha256_hex
 from guardsh.engine.config import Config, ConfigError, validate
 from guardsh.audit.logcmd import first_program, main as log_main, parse_since
 
@@ -52,7 +54,7 @@ def write_log(path: Path, n: int) -> list[bytes]:
 
 
 def problems(path: Path) -> list[tuple[int | None, str]]:
-    return trail.verify(str(path)).problems
+    return verify(str(path)).problems
 
 
 def test_append_builds_a_chain(tmp_path: Path) -> None:
@@ -65,11 +67,11 @@ def test_append_builds_a_chain(tmp_path: Path) -> None:
     assert list(records[0])[-3:] == ["seq", "prev", "hash"]
     for line, record in zip(lines, records):
         hashed, stored = trail.record_hash(line.rstrip(b"\n"))
-        assert stored == record["hash"] == trail._sha256_hex(hashed)
+        assert stored == record["hash"] == sha256_hex(hashed)
     head = (tmp_path / "state" / "guardsh" / "audit.jsonl.head").read_text().split()
     assert head == ["3", str(log.stat().st_size), records[2]["hash"]]
     assert oct(log.stat().st_mode & 0o777) == "0o600"
-    result = trail.verify(str(log))
+    result = verify(str(log))
     assert result.ok and result.records == 3 and (result.first_seq, result.last_seq) == (1, 3)
 
 
@@ -85,7 +87,7 @@ def test_verify_catches_an_edit_with_a_recomputed_hash(tmp_path: Path) -> None:
     log = tmp_path / "audit.jsonl"
     lines = write_log(log, 5)
     body, _ = trail.record_hash(lines[2].rstrip(b"\n").replace(b"echo 3", b"echo X"))
-    lines[2] = body + b',"hash":"' + trail._sha256_hex(body).encode() + b'"}\n'
+    lines[2] = body + b',"hash":"' + sha256_hex(body).encode() + b'"}\n'
     log.write_bytes(b"".join(lines))
     found = problems(log)
     assert found[0][0] == 4 and "not linked to the record before it (line 3)" in found[0][1]
@@ -175,7 +177,7 @@ def test_a_crash_between_log_and_head_is_recovered(tmp_path: Path) -> None:
     head.write_bytes(old_head)  # as if guardsh died after writing the record, before the head
     seq, _ = trail.append(str(log), [("command", "four")])
     assert seq == 4
-    assert trail.verify(str(log)).ok
+    assert verify(str(log)).ok
 
 
 def test_a_cut_short_line_is_left_visible(tmp_path: Path) -> None:
@@ -229,7 +231,7 @@ def test_concurrent_writers_keep_one_chain(tmp_path: Path) -> None:
             p.stdin.write("go\n")
             p.stdin.flush()
         for _ in range(3):  # checking while the writers append: what was complete is intact
-            during = trail.verify(str(log))
+            during = verify(str(log))
             assert during.ok, during.problems[:5]
         for p in procs:
             assert p.stdout is not None and p.stdout.readline() == "done\n"
@@ -238,7 +240,7 @@ def test_concurrent_writers_keep_one_chain(tmp_path: Path) -> None:
         for p in procs:
             if p.poll() is None:
                 p.kill()
-    result = trail.verify(str(log))
+    result = verify(str(log))
     assert result.ok, result.problems[:5]
     assert result.records == writers * per_writer + 1 and result.last_seq == writers * per_writer + 1
     seen: dict[str, list[int]] = {}
@@ -322,7 +324,7 @@ def test_shell_records_allowed_and_refused_commands(run_guardsh: Callable[..., s
     assert (second["command"], second["decision"], second["outcome"], second["exit"]) == ("rm -rf ~", "deny", "refused", 126)
     assert second["agent"] == "test-agent" and "rm-protected-path" in second["rules"]
     assert first["session"] == second["session"]  # same parent process
-    assert trail.verify(str(Path(state_env["XDG_STATE_HOME"]) / "guardsh" / "audit.jsonl")).ok
+    assert verify(str(Path(state_env["XDG_STATE_HOME"]) / "guardsh" / "audit.jsonl")).ok
 
 
 def test_allowed_path_imports_no_json_hashlib_datetime(state_env: dict[str, str], tmp_path: Path) -> None:
