@@ -26,8 +26,15 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from latency import (choose_launcher, interpreter_of, isolated_env, make_workspace, real_bash,  # noqa: E402
-                     summarise, write_temp_launcher)
+from latency import (  # noqa: E402
+    choose_launcher,
+    interpreter_of,
+    isolated_env,
+    make_workspace,
+    real_bash,
+    summarise,
+    write_temp_launcher,
+)
 
 COMMANDS = [("ls -la", "ls -la"), ("git status", "git status"), ("pipeline", "cat f | grep x | wc -l")]
 

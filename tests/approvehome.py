@@ -6,13 +6,12 @@ import os
 import queue
 import socket
 import threading
-from typing import Any
-
-from guardsh.approval import protocol
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import pytest
+
+from guardsh.approval import protocol
 
 TEST_RULES = """\
 rules:

@@ -10,9 +10,8 @@ from typing import Callable
 import pytest
 
 from guardsh.engine.classify import Classifier
-
-from guardsh.engine.context import Context
 from guardsh.engine.config import Config
+from guardsh.engine.context import Context
 from guardsh.engine.examples import example_context
 from guardsh.engine.model import Verdict
 from guardsh.engine.rules import load_rules, rule_dirs
@@ -80,7 +79,8 @@ def guardsh_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture()
 def guardsh_env(sandbox_home: Path) -> dict[str, str]:
     """Environment for running guardsh: isolated HOME and cache, no BASH_ENV."""
-    env = {k: v for k, v in os.environ.items() if k not in ("BASH_ENV", "ENV", "GUARDSH_NESTED")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("BASH_ENV", "ENV", "GUARDSH_NESTED", "XDG_CONFIG_HOME", "XDG_STATE_HOME")}
     env["HOME"] = str(sandbox_home)
     env["XDG_CACHE_HOME"] = str(sandbox_home / ".cache")
     return env

@@ -22,9 +22,9 @@ import os
 import sys
 import time
 
-from guardsh.engine.config import ConfigError, load_config
 from guardsh.audit.dryrun import DryRun, jsonl_line, run
 from guardsh.audit.inputs import FORMATS, Entry, InputError, Skipped, open_source, read_input
+from guardsh.engine.config import ConfigError, load_config
 from guardsh.engine.model import Decision, Risk
 from guardsh.engine.rules import RuleError, load_rules
 

@@ -20,11 +20,10 @@ import gc
 import json
 import os
 
-from guardsh.engine.classify import Classifier
-
-from guardsh.engine.context import Context
-from guardsh.engine.config import Config
 from guardsh.audit.inputs import Entry, Skipped
+from guardsh.engine.classify import Classifier
+from guardsh.engine.config import Config
+from guardsh.engine.context import Context
 from guardsh.engine.ruleset import RuleSet
 
 TYPE_CHECKING = False

@@ -7,9 +7,8 @@ import os
 import sys
 
 from guardsh.engine.classify import Classifier
-
-from guardsh.engine.context import Context
 from guardsh.engine.config import ConfigError, load_config
+from guardsh.engine.context import Context
 from guardsh.engine.report import human_check
 from guardsh.engine.rules import RuleError, load_rules
 

@@ -6,9 +6,8 @@ machine: cwd and workspace ``/home/user/project``, home ``/home/user``, no file 
 from __future__ import annotations
 
 from guardsh.engine.classify import Classifier
-
-from guardsh.engine.context import Context
 from guardsh.engine.config import Config
+from guardsh.engine.context import Context
 from guardsh.engine.ruleset import RuleSet
 
 EXAMPLE_HOME = "/home/user"

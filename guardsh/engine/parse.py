@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import sys
 from types import SimpleNamespace
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
@@ -24,8 +25,8 @@ from guardsh import paths
 from guardsh.engine import caches
 from guardsh.engine.extract import Extracted, ExtractResult, extract_simple, extract_tolerant
 from guardsh.engine.lex import Token, tokenize
-from guardsh.engine.scan import LexError, find_subs
 from guardsh.engine.model import Command
+from guardsh.engine.scan import LexError, find_subs
 
 MAX_DEPTH = 12
 MAX_TEXT = 512 * 1024

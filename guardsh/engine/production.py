@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import os
 
-from guardsh.engine.model import Command, Match, Risk
 from guardsh.engine.globs import any_match
+from guardsh.engine.model import Command, Match, Risk
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from guardsh.engine.expansion import Expansion, Reader, expand_one, inner_command, inner_text, join_words, skip_options
 from guardsh.engine.model import Command, Word
 
-
 SSH_VALUE_OPTIONS = "bcDEeFIiJLlmOopQRSWwB"
 
 

@@ -6,10 +6,10 @@ import sys
 
 from guardsh.audit import trail
 from guardsh.engine.config import Config, ConfigError, load_config
-from guardsh.procs import text_hash, trusted_hashes
-from guardsh.shell.execute import ExecError, exec_bash, real_bash
 from guardsh.engine.invocation import parse_shell_argv
 from guardsh.engine.model import Decision, Risk
+from guardsh.procs import text_hash, trusted_hashes
+from guardsh.shell.execute import ExecError, exec_bash, real_bash
 
 EXIT_REFUSED = 126
 EXIT_INTERNAL = 125

@@ -16,6 +16,7 @@ from typing import Any, Callable
 import pytest
 
 from guardsh.approval import protocol
+
 from approvehome import FakeConsole
 
 ALLOW_CMD = "git status --short"
@@ -419,8 +420,8 @@ def _launcher_path(launcher: Path) -> list[str]:
 
 def test_approval_wait_ends_before_the_hook_timeout(monkeypatch, classify) -> None:  # type: ignore[no-untyped-def]
     """An agent may treat a hook it killed as 'no objection': the wait always ends first, in a denial."""
-    from guardsh.approval import request as approve
     from guardsh.agents import hooks
+    from guardsh.approval import request as approve
     from guardsh.engine.config import Config
 
     seen: dict[str, float] = {}

@@ -18,6 +18,7 @@ import pytest
 
 from guardsh.approval import protocol
 from guardsh.engine.config import ConfigError, validate
+
 from approvehome import FakeConsole, homes  # noqa: F401  (homes is a fixture)
 
 

@@ -21,6 +21,7 @@ import pytest
 from guardsh.approval import protocol
 from guardsh.approval.hub import Hub, validate_request
 from guardsh.engine.config import Config
+
 from approvehome import homes  # noqa: F401  (homes is a fixture)
 
 PEER = (4242, os.getuid(), os.getgid())

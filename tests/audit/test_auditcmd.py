@@ -14,11 +14,11 @@ from typing import Callable
 import pytest
 
 from guardsh.audit import trail
-from guardsh.engine.classify import Classifier
-from guardsh.engine.context import Context
-from guardsh.engine.config import Config
 from guardsh.audit.dryrun import PARALLEL_MIN, DryRun, run
 from guardsh.audit.inputs import Entry, read_input
+from guardsh.engine.classify import Classifier
+from guardsh.engine.config import Config
+from guardsh.engine.context import Context
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SHARED_CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "commands.txt"

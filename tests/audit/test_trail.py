@@ -11,10 +11,11 @@ from typing import Callable
 import pytest
 
 from guardsh.audit import trail
+from guardsh.audit.logcmd import first_program, parse_since
+from guardsh.audit.logcmd import main as log_main
 from guardsh.audit.verify import verify
-from guardsh.hashing import sha256_hex
 from guardsh.engine.config import Config, ConfigError, validate
-from guardsh.audit.logcmd import first_program, main as log_main, parse_since
+from guardsh.hashing import sha256_hex
 
 REPO = Path(__file__).resolve().parents[2]
 

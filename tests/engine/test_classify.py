@@ -8,14 +8,12 @@ from typing import Callable
 import pytest
 
 from guardsh.engine.classify import Classifier
-
-from guardsh.engine.context import Context, find_workspace
-
-from guardsh.engine.view import View
 from guardsh.engine.config import Config
+from guardsh.engine.context import Context, find_workspace
 from guardsh.engine.examples import example_context
 from guardsh.engine.model import Command, Decision, Risk, Verdict, Word
 from guardsh.engine.ruleset import DEFAULT_PROGRAM, Program, RuleSet
+from guardsh.engine.view import View
 
 
 def test_strictest_wins_across_a_list(classify: Callable[[str], Verdict]) -> None:
@@ -145,3 +143,20 @@ def test_script_file_contents_are_classified(tmp_path: Path, classify_in: Callab
     safe.write_text("#!/bin/sh\nmake all\n")
     assert classify_in("sh build.sh", str(tmp_path), home=str(tmp_path / "h")).decision == Decision.ALLOW
     assert classify_in("bash missing.sh", str(tmp_path), home=str(tmp_path / "h")).decision == Decision.ASK
+
+
+@pytest.mark.parametrize("text, rule", [
+    ("rm -rf {xdg}/config/guardsh", "guardsh-self-modify"),
+    ("cp evil.yaml {xdg}/config/guardsh/rules.d/", "guardsh-self-modify"),
+    ("echo 'decisions: {{destructive: allow}}' > {xdg}/config/guardsh/config.yaml", "guardsh-self-redirect"),
+    ("rm -rf {xdg}/state/guardsh", "guardsh-self-modify"),
+    ("truncate -s0 {xdg}/cache/guardsh/rules.marshal", "guardsh-self-modify"),
+])
+def test_xdg_directories_are_guardsh_own(classify_in: Callable[..., Verdict], tmp_path: Path, text: str,
+                                         rule: str) -> None:
+    xdg = tmp_path / "xdg"
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path / "home"), "XDG_CONFIG_HOME": str(xdg / "config"),
+           "XDG_STATE_HOME": str(xdg / "state"), "XDG_CACHE_HOME": str(xdg / "cache")}
+    verdict = classify_in(text.format(xdg=xdg), str(tmp_path), env=env)
+    assert rule in [m.rule for m in verdict.matches]
+    assert verdict.decision != Decision.ALLOW

@@ -19,9 +19,9 @@ import yaml
 
 from guardsh.engine.extract import extract_simple
 from guardsh.engine.lex import tokenize
-from guardsh.engine.scan import LexError
 from guardsh.engine.model import Decision, Verdict
 from guardsh.engine.parse import _extract_bashlex
+from guardsh.engine.scan import LexError
 
 REPO = Path(__file__).resolve().parents[2]
 COMMANDS = REPO.parent / "shared" / "corpus" / "commands.txt"

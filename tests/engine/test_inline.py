@@ -9,10 +9,10 @@ from typing import Callable
 import pytest
 
 from guardsh.engine.examples import EXAMPLE_CWD
+from guardsh.engine.expansion import Expansion, Reader
 from guardsh.engine.inline.sql import _Sql, sql_statements
 from guardsh.engine.model import Decision, Verdict
 from guardsh.engine.parse import parse_script
-from guardsh.engine.expansion import Expansion, Reader
 from guardsh.engine.unwrap import expand
 
 

@@ -5,8 +5,8 @@ import pytest
 
 from guardsh.engine.extract import extract_simple, extract_tolerant
 from guardsh.engine.lex import Token, assignment_end, is_assignment, read_word, tokenize
-from guardsh.engine.scan import LexError, find_subs
 from guardsh.engine.model import Redirect, Word
+from guardsh.engine.scan import LexError, find_subs
 
 
 def word(text: str) -> Word:

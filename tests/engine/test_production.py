@@ -14,11 +14,11 @@ from typing import Callable
 
 import pytest
 
-from guardsh.engine import production
 from guardsh.approval.request import production_name
+from guardsh.engine import production
 from guardsh.engine.classify import Classifier
-from guardsh.engine.context import Context
 from guardsh.engine.config import Config, ConfigError, validate
+from guardsh.engine.context import Context
 from guardsh.engine.model import Decision, Risk, Verdict
 from guardsh.engine.report import human_check
 from guardsh.engine.ruleset import RuleSet

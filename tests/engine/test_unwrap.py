@@ -12,9 +12,9 @@ from typing import Callable
 import pytest
 
 from guardsh.engine.examples import EXAMPLE_CWD
+from guardsh.engine.expansion import Expansion, Reader
 from guardsh.engine.model import Command, Decision, Risk, Verdict
 from guardsh.engine.parse import parse_script
-from guardsh.engine.expansion import Expansion, Reader
 from guardsh.engine.unwrap import expand
 
 RM_HOME = ("rm", "-rf", "~")

@@ -10,7 +10,10 @@ from typing import Callable
 import pytest
 
 from guardsh.engine.model import Decision, Risk, Verdict
-from rulepack import case_ids as _ids, check_docs_entry, docs_more as _docs_more
+
+from rulepack import case_ids as _ids
+from rulepack import check_docs_entry
+from rulepack import docs_more as _docs_more
 
 RO, REV, DES, CAT = "read-only", "reversible", "destructive", "catastrophic"
 TOOL = "gcloud"  # its entries in tests/corpus/docs_more.yaml

@@ -18,6 +18,7 @@ import pytest
 
 from guardsh.procs import start_time, text_hash
 from guardsh.shell.execute import ExecError, is_guardsh, real_bash
+
 from bashcompare import BASH, run_as, same
 
 Run = Callable[..., subprocess.CompletedProcess[bytes]]

@@ -17,6 +17,7 @@ from typing import Any, Callable
 import pytest
 
 from guardsh import __version__
+
 from bashcompare import BASH, run_as, same
 
 Run = Callable[..., subprocess.CompletedProcess[bytes]]
@@ -519,6 +520,52 @@ def test_unloadable_rules_refuse_everything(gsh: Run, env: dict[str, str], tmp_p
     assert r.returncode == 2 and bad.encode() in r.stderr
     r = gsh("rules", "test", cwd=tmp_path, env=henv)
     assert r.returncode != 0
+
+
+LOCAL_RULE = (
+    "rules:\n  - id: local-deploy\n    risk: destructive\n    reason: deploys to the shared staging host\n"
+    "    match: {program: deploy-staging}\n    examples: {hit: [deploy-staging], miss: [deploy-dev]}\n")
+
+
+def test_rules_in_xdg_config_home_are_loaded(gsh: Run, env: dict[str, str], tmp_path: Path) -> None:
+    home, henv = home_with(tmp_path, env, {"xdg/guardsh/rules.d/local.yaml": LOCAL_RULE})
+    henv["XDG_CONFIG_HOME"] = str(home / "xdg")
+    r = gsh("-c", "deploy-staging", cwd=tmp_path, env=henv)
+    assert r.returncode == 126 and b"local-deploy" in r.stderr
+    r = gsh("check", "--json", "--", "deploy-staging", cwd=tmp_path, env=henv)
+    assert b'"rule": "local-deploy"' in r.stdout
+    r = gsh("rules", "list", cwd=tmp_path, env=henv)
+    assert b"local-deploy" in r.stdout
+
+
+def test_xdg_config_home_replaces_dot_config(gsh: Run, env: dict[str, str], tmp_path: Path) -> None:
+    """As the XDG specification says: with XDG_CONFIG_HOME set, ~/.config is not the config home."""
+    home, henv = home_with(tmp_path, env, {".config/guardsh/rules.d/local.yaml": LOCAL_RULE})
+    henv["XDG_CONFIG_HOME"] = str(home / "xdg")
+    r = gsh("check", "--json", "--", "deploy-staging", cwd=tmp_path, env=henv)
+    assert b"local-deploy" not in r.stdout
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_RULES))
+def test_broken_rules_in_xdg_config_home_refuse_everything(gsh: Run, env: dict[str, str], tmp_path: Path,
+                                                          kind: str) -> None:
+    text, where = BAD_RULES[kind]
+    home, henv = home_with(tmp_path, env, {"xdg/guardsh/rules.d/bad.yaml": text})
+    henv["XDG_CONFIG_HOME"] = str(home / "xdg")
+    bad = str(home / "xdg/guardsh/rules.d/bad.yaml")
+    r = gsh("-c", "touch marker", cwd=tmp_path, env=henv)
+    assert r.returncode == 126 and r.stdout == b""
+    err = r.stderr.decode()
+    assert "rules failed to load" in err and bad in err and where in err
+    assert not (tmp_path / "marker").exists()
+
+
+def test_config_in_xdg_config_home_is_loaded(gsh: Run, env: dict[str, str], tmp_path: Path) -> None:
+    home, henv = home_with(tmp_path, env, {"xdg/guardsh/config.yaml": "profile: default\nbogus: 1\n"})
+    henv["XDG_CONFIG_HOME"] = str(home / "xdg")
+    r = gsh("-c", "touch marker", cwd=tmp_path, env=henv)
+    assert r.returncode == 126 and f"{home}/xdg/guardsh/config.yaml".encode() in r.stderr
+    assert not (tmp_path / "marker").exists()
 
 
 def test_broken_config_refuses_everything(gsh: Run, env: dict[str, str], tmp_path: Path) -> None:

@@ -1,7 +1,6 @@
 """What each language's calls do: name -> (qualifiers it needs, or None for any/bare, action)."""
 from __future__ import annotations
 
-
 PY_CALLS = {
     "rmtree": (None, "rm-r"), "remove": ({"os", ""}, "rm"), "unlink": ({"os", "", "<recv>"}, "rm"),
     "rmdir": ({"os", "", "<recv>"}, "rmdir"), "removedirs": ({"os", ""}, "rmdir"),

@@ -8,6 +8,7 @@ from guardsh.engine.inline.codetokens import bare_args, call_args, code_tokens, 
 from guardsh.engine.inline.common import emit, opaque, shell_text, stdin_source
 from guardsh.engine.model import Command, Word
 
+
 def interpreter(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
     """python/perl/ruby/node/php: the inline code they are given, scanned for destructive calls."""
     out.commands.append(cmd)
