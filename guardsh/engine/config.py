@@ -22,7 +22,7 @@ KEYS = ("profile", "decisions", "bash", "workspace_roots", "regenerable", "prote
         # the approver (guardsh approver, issue 3)
         "approval_timeout", "approval_mode", "grant_validity", "session_grant_validity",
         "catastrophic_two_approvers", "circuit_breaker", "denial_memory", "approver_socket", "approver_uid",
-        # production awareness (guardsh/context.py, issue 6)
+        # production awareness (guardsh/engine/production.py, issue 6)
         "production")
 APPROVAL_MODES = ("auto", "wait", "deferred")
 DEFAULT_CIRCUIT_BREAKER = {"max": 10, "window": 300}
@@ -79,7 +79,7 @@ class Config:
         self.approver_socket: str | None = data.get("approver_socket")
         self.approver_uid: int | None = data.get("approver_uid")
         # production contexts: name patterns, exclusions, AWS accounts, ssh hosts, kube namespaces
-        # (defaults in guardsh/context.py; None: all defaults)
+        # (defaults in guardsh/engine/production.py; None: all defaults)
         self.production: dict[str, Any] | None = data.get("production")
 
     @property

@@ -1,4 +1,4 @@
-"""guardsh/inline.py: SQL, Redis, MongoDB and interpreter code turned into pseudo-commands."""
+"""guardsh/engine/inline/: SQL, Redis, MongoDB and interpreter code turned into pseudo-commands."""
 from __future__ import annotations
 
 import subprocess

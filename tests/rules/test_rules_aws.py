@@ -199,7 +199,7 @@ CASES = [
     ("aws route53domains update-domain-nameservers --region us-east-1 --domain-name example.com "
      "--nameservers Name=ns1.example.com Name=ns2.example.com", DES),
     ("aws ec2 terminate-instances --instance-ids i-0abc1234def567890 --no-dry-run", DES),
-    # a production profile escalates destructive to catastrophic (guardsh/context.py)
+    # a production profile escalates destructive to catastrophic (guardsh/engine/production.py)
     ("aws --profile prod --region us-east-1 ec2 terminate-instances --instance-ids i-0abc1234def567890", CAT),
     ("aws $SERVICE delete-stack --stack-name my-stack", DES),
     # --- catastrophic: account loss, deletions chosen at run time ---

@@ -609,7 +609,7 @@ def test_a_crash_runs_nothing(gsh: Run, env: dict[str, str], tmp_path: Path) -> 
 
 
 def test_interactive_on_a_terminal_starts_the_session(gsh: Run, env: dict[str, str], tmp_path: Path) -> None:
-    """No command and stdin a terminal: the guarded session (tests/test_session.py) runs the lines."""
+    """No command and stdin a terminal: the guarded session (tests/shell/test_session.py) runs the lines."""
     import pty
 
     master, slave = pty.openpty()
