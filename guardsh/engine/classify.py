@@ -22,6 +22,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+CHANGES_DIRECTORY = frozenset({"cd", "pushd", "popd"})
 CANNOT_ANALYSE = "cannot-analyse"
 FORK_BOMB = "fork-bomb"
 FORK_BOMB_REASON = ("A function that pipes into itself multiplies processes until the machine "
@@ -55,7 +56,13 @@ class Classifier:
         unknown: list[str] = []
         cwds = [ctx.cwd]
         prod_notes: list[str] = []
+        commands: list[Command] = []
+        known_cwd: str | None = ctx.cwd  # until a directory change, which this loop does not follow
         for cmd in expansion.commands:
+            if cmd.program in CHANGES_DIRECTORY:
+                known_cwd = None
+            cmd = cmd.replace(cwd=known_cwd)
+            commands.append(cmd)
             cmd_risk, cmd_matches, known = self.evaluate(cmd, ctx, cwds)
             if production.wanted(cmd) and production.RULE_ID not in self._disabled:  # issue 6: production context
                 cmd_risk, prod, note = production.escalate(cmd, View(cmd, self.rules.program(cmd.program)), ctx,
@@ -82,7 +89,7 @@ class Classifier:
         decision = self.config.decide(Risk(risk), mode == "opaque", bool(unknown))
         notes = tuple(f"unknown program: {p}" for p in dict.fromkeys(unknown))
         notes += tuple(dict.fromkeys(prod_notes))
-        return Verdict(text, decision, Risk(risk), tuple(matches), mode, tuple(expansion.commands), notes,
+        return Verdict(text, decision, Risk(risk), tuple(matches), mode, tuple(commands), notes,
                        (text,) + tuple(expansion.texts))
 
     def evaluate(self, cmd: Command, ctx: Context, cwds: list[str]) -> tuple[Risk, list[Match], bool]:

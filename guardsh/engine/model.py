@@ -146,15 +146,18 @@ class Command(_Value):
     ``via`` lists the wrappers it was found inside, outermost first (``sudo``, ``bash -c``,
     ``$( )``...); ``stdin`` is 'pipe' when a pipeline feeds it and ``stdin_from`` names the
     program feeding it; ``args_from_stdin`` is set for commands run by xargs/parallel, whose
-    real arguments arrive only at run time.
+    real arguments arrive only at run time.  ``cwd`` is the directory the command runs in, when
+    the engine knows it (None: unknown, for instance after a ``cd`` to a computed directory).
     """
 
-    __slots__ = ("words", "assignments", "redirects", "text", "via", "stdin", "stdin_from", "args_from_stdin")
-    _defaults = ((), (), "", (), None, None, False)
+    __slots__ = ("words", "assignments", "redirects", "text", "via", "stdin", "stdin_from", "args_from_stdin",
+                 "cwd")
+    _defaults = ((), (), "", (), None, None, False, None)
 
     def __init__(self, words: tuple[Word, ...], assignments: tuple[tuple[str, Word], ...] = (),
                  redirects: tuple[Redirect, ...] = (), text: str = "", via: tuple[str, ...] = (),
-                 stdin: str | None = None, stdin_from: str | None = None, args_from_stdin: bool = False) -> None:
+                 stdin: str | None = None, stdin_from: str | None = None, args_from_stdin: bool = False,
+                 cwd: str | None = None) -> None:
         _set(self, "words", words)
         _set(self, "assignments", assignments)
         _set(self, "redirects", redirects)
@@ -163,6 +166,7 @@ class Command(_Value):
         _set(self, "stdin", stdin)
         _set(self, "stdin_from", stdin_from)
         _set(self, "args_from_stdin", args_from_stdin)
+        _set(self, "cwd", cwd)
 
     words: tuple[Word, ...]
     assignments: tuple[tuple[str, Word], ...]
@@ -172,6 +176,7 @@ class Command(_Value):
     stdin: str | None
     stdin_from: str | None
     args_from_stdin: bool
+    cwd: str | None
 
     @property
     def argv(self) -> tuple[str, ...]:
