@@ -5,11 +5,11 @@ The rules are loaded once (the packaged rules, compiled and their examples check
 then ``Classifier.classify`` runs over every command of the corpus, each in a fresh example
 context (cwd /home/user/project, no file read; the config is made once), as ``guardsh -c``
 makes one context per command.
-One untimed warm-up pass (it also imports bashlex), then the best of three timed passes.
+One untimed warm-up pass, then the best of three timed passes.
 
 Two more passes, not timed for the headline figure:
-- a split pass that times ``parse_script`` and ``expand`` (unwrap) around each command; rule
-  matching is what is left of ``classify`` (it includes building the verdict);
+- a split pass that times the lexer, the grammar and the walk (state, expansion, unwrapping)
+  inside each classification; rule matching is what is left of ``classify``;
 - a cProfile pass whose top functions go to ``benchmarks/last_profile.txt``.
 
 Corpus: ``../shared/corpus/commands.txt`` (from the repo root) when present, else
@@ -48,7 +48,8 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 import guardsh.engine.classify as classify_module  # noqa: E402
-import guardsh.engine.parse as parse_module  # noqa: E402
+import guardsh.engine.tree as tree_module  # noqa: E402
+import guardsh.engine.walk as walk_module  # noqa: E402
 from guardsh.engine.classify import Classifier  # noqa: E402
 from guardsh.engine.config import Config  # noqa: E402
 from guardsh.engine.examples import example_context  # noqa: E402
@@ -96,42 +97,30 @@ def classify_all(classifier: Classifier, corpus: list[str]) -> tuple[float, floa
 
 
 def split_pass(classifier: Classifier, corpus: list[str]) -> dict[str, object]:
-    """Time parse and unwrap inside classify by wrapping the two names classify.py calls."""
+    """Time the stages inside classify by wrapping the names the engine calls: the lexer, the
+    grammar, and the walk (state, expansion and unwrapping, lexer and grammar included); rule
+    matching is what is left of ``classify`` (it includes building the verdict)."""
     clock = time.perf_counter
-    acc = {"parse": 0.0, "unwrap": 0.0, "bashlex": 0.0, "bashlex_calls": 0}
-    real_parse, real_expand = classify_module.parse_script, classify_module.expand
-    real_bashlex = parse_module._extract_bashlex
+    acc = {"lex": 0.0, "grammar": 0.0, "walk": 0.0, "depth": 0}
+    real_tokenize, real_grammar, real_walk = walk_module.tokenize, tree_module.parse_tokens, classify_module.walk_script
 
-    def timed_parse(*args, **kwargs):  # type: ignore[no-untyped-def]
-        t = clock()
-        try:
-            return real_parse(*args, **kwargs)
-        finally:
-            acc["parse"] += clock() - t
-
-    def timed_expand(*args, **kwargs):  # type: ignore[no-untyped-def]
-        t = clock()
-        try:
-            return real_expand(*args, **kwargs)
-        finally:
-            acc["unwrap"] += clock() - t
-
-    def timed_bashlex(*args, **kwargs):  # type: ignore[no-untyped-def]
-        t = clock()
-        acc["bashlex_calls"] += 1
-        try:
-            return real_bashlex(*args, **kwargs)
-        finally:
-            acc["bashlex"] += clock() - t
+    def timed(name, real):  # type: ignore[no-untyped-def]
+        def run(*args, **kwargs):  # type: ignore[no-untyped-def]
+            t = clock()
+            try:
+                return real(*args, **kwargs)
+            finally:
+                acc[name] += clock() - t
+        return run
 
     context_s = classify_s = 0.0
     per_mode: dict[str, list[float]] = {}
     slowest: list[tuple[float, str, str]] = []
-    classify_module.parse_script, classify_module.expand = timed_parse, timed_expand
-    parse_module._extract_bashlex = timed_bashlex
+    walk_module.tokenize = timed("lex", real_tokenize)
+    tree_module.parse_tokens = timed("grammar", real_grammar)
+    classify_module.walk_script = timed("walk", real_walk)
     try:
         for text in corpus:
-            calls = acc["bashlex_calls"]
             t0 = clock()
             ctx = example_context(classifier.config)
             t1 = clock()
@@ -141,21 +130,20 @@ def split_pass(classifier: Classifier, corpus: list[str]) -> dict[str, object]:
             except Exception:
                 mode = "raised"
             t2 = clock()
-            if mode == "full":
-                mode = "full, bashlex" if acc["bashlex_calls"] > calls else "full, lexer only"
             context_s += t1 - t0
             classify_s += t2 - t1
             per_mode.setdefault(mode, []).append(t2 - t0)
             slowest.append((t2 - t0, mode, text))
     finally:
-        classify_module.parse_script, classify_module.expand = real_parse, real_expand
-        parse_module._extract_bashlex = real_bashlex
+        walk_module.tokenize, tree_module.parse_tokens, classify_module.walk_script = (
+            real_tokenize, real_grammar, real_walk)
     total = context_s + classify_s
     parts = {
         "context": context_s,
-        "parse": acc["parse"],
-        "unwrap": acc["unwrap"],
-        "match": classify_s - acc["parse"] - acc["unwrap"],
+        "lex": acc["lex"],
+        "grammar": acc["grammar"],
+        "walk (state, expansion, unwrap)": acc["walk"] - acc["lex"] - acc["grammar"],
+        "match": classify_s - acc["walk"],
     }
     # The slowest, timed again (best of 5) so that a garbage collection does not make the list.
     slowest.sort(reverse=True)
@@ -179,9 +167,6 @@ def split_pass(classifier: Classifier, corpus: list[str]) -> dict[str, object]:
             m: {"count": len(v), "mean_us": 1e6 * sum(v) / len(v), "time_pct": 100 * sum(v) / total}
             for m, v in sorted(per_mode.items())
         },
-        "bashlex_s": acc["bashlex"],
-        "bashlex_pct": 100 * acc["bashlex"] / total,
-        "bashlex_calls": acc["bashlex_calls"],
         "slowest": [{"us": round(1e6 * s), "parse": m, "command": t[:160]} for s, m, t in retimed[:5]],
     }
 
@@ -242,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     classifier = Classifier(rules, Config())
 
     load_before = os.getloadavg()[0]
-    warm_s, _cpu, modes, decisions, errors = classify_all(classifier, corpus)  # warm-up; imports bashlex
+    warm_s, _cpu, modes, decisions, errors = classify_all(classifier, corpus)  # warm-up
     passes, cpu_passes = [], []
     for _ in range(opts.passes):
         seconds, cpu, _m, _d, _e = classify_all(classifier, corpus)
@@ -309,8 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     parts = split["parts_pct"]  # type: ignore[index]
     print(f"time split (separate pass, {split['total_s']:.2f} s with timers): "  # type: ignore[index]
-          + ", ".join(f"{k} {v:.0f}%" for k, v in parts.items())  # type: ignore[union-attr]
-          + f"; bashlex (inside parse and unwrap) {split['bashlex_pct']:.0f}% in {split['bashlex_calls']} calls")
+          + ", ".join(f"{k} {v:.0f}%" for k, v in parts.items()))  # type: ignore[union-attr]
     print()
     print("| parse mode | commands | mean per command | share of time |")
     print("|---|---:|---:|---:|")

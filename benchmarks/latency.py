@@ -148,21 +148,19 @@ def isolated_env(root: Path) -> dict[str, str]:
 
 
 def parse_path(text: str) -> str:
-    """Which parser handles ``text`` in this checkout: lexer, bashlex or fallback."""
+    """Which parser handles ``text`` in this checkout: the grammar, or the fallback."""
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
     try:
-        from guardsh.engine.extract import extract_simple
+        from guardsh.engine import tree
         from guardsh.engine.lex import tokenize
-        from guardsh.engine.parse import _extract_bashlex
     except ImportError:
         return "?"
-    tokens = tokenize(text)
-    if extract_simple(tokens) is not None:
-        return "lexer"
-    if _extract_bashlex(text, tokens) is not None:
-        return "bashlex"
-    return "fallback"
+    try:
+        tree.parse_tokens(tokenize(text))
+    except tree.GrammarError:
+        return "fallback"
+    return "grammar"
 
 
 # --- measuring --------------------------------------------------------------------------

@@ -11,8 +11,7 @@ kind           default                                     holds
 config         ``$XDG_CONFIG_HOME/guardsh`` (~/.config)     config.yaml, rules.d/
 system config  ``/etc/guardsh``                            config.yaml, rules.d/ (``locked: true``)
 state          ``$XDG_STATE_HOME/guardsh`` (~/.local/state) audit.jsonl, approvals.jsonl, history
-cache          ``$XDG_CACHE_HOME/guardsh`` (~/.cache)       compiled rules and config, parser tables,
-                                                           wrap links
+cache          ``$XDG_CACHE_HOME/guardsh`` (~/.cache)       compiled rules and config, wrap links
 runtime        ``$XDG_RUNTIME_DIR/guardsh``, else            approver.sock
                ``/tmp/guardsh-UID``
 install        ``$GUARDSH_HOME`` (~/.local/share/guardsh)   the virtualenv, shell links
@@ -111,10 +110,6 @@ def rules_cache(env: Env | None = None) -> str:
 
 def config_cache(env: Env | None = None) -> str:
     return os.path.join(cache_dir(env), "config.marshal")
-
-
-def parser_tables_cache(tag: str, env: Env | None = None) -> str:
-    return os.path.join(cache_dir(env), f"bashlex-tables-{tag}.marshal")
 
 
 def wrap_dir(key: str, env: Env | None = None) -> str:

@@ -27,7 +27,6 @@ def test_defaults_follow_home() -> None:
     assert paths.cache_dir(e) == f"{HOME}/.cache/guardsh"
     assert paths.rules_cache(e) == f"{HOME}/.cache/guardsh/rules.marshal"
     assert paths.config_cache(e) == f"{HOME}/.cache/guardsh/config.marshal"
-    assert paths.parser_tables_cache("x", e) == f"{HOME}/.cache/guardsh/bashlex-tables-x.marshal"
     assert paths.wrap_dir("k", e) == f"{HOME}/.cache/guardsh/wrap/k"
     assert paths.install_dir(e) == f"{HOME}/.local/share/guardsh"
 

@@ -1,7 +1,6 @@
 """Cache files the engine has compiled afresh and would like kept.
 
-The engine is pure: it reads its caches (compiled rules and config, bashlex's parser tables) but
-never writes a file.  What it rebuilt waits here, by path, until a face calls
+The engine is pure: it reads its caches (compiled rules and config) but never writes a file.  What it rebuilt waits here, by path, until a face calls
 ``guardsh.cachefiles.flush()``, which writes each one atomically.  A face that never flushes
 (a test, a tool) only pays for the rebuild again next time.
 """

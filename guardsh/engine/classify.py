@@ -9,20 +9,20 @@ from __future__ import annotations
 from guardsh.engine import production
 from guardsh.engine.config import Config
 from guardsh.engine.context import Context
-from guardsh.engine.expansion import Reader
+from guardsh.engine.expansion import Expansion, Reader
 from guardsh.engine.globs import any_match
 from guardsh.engine.match import check
 from guardsh.engine.model import Command, Match, Risk, Verdict
-from guardsh.engine.parse import parse_script
 from guardsh.engine.ruleset import RuleSet
-from guardsh.engine.unwrap import expand
+from guardsh.engine.state import State
+from guardsh.engine.unwrap import expand_one
 from guardsh.engine.view import View
+from guardsh.engine.walk import walk_script
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-CHANGES_DIRECTORY = frozenset({"cd", "pushd", "popd"})
 CANNOT_ANALYSE = "cannot-analyse"
 FORK_BOMB = "fork-bomb"
 FORK_BOMB_REASON = ("A function that pipes into itself multiplies processes until the machine "
@@ -39,34 +39,26 @@ class Classifier:
         disabled = self.config.disabled_rules
         self._disabled = disabled
 
-    def classify(self, text: str, ctx: Context, params: dict[str, str] | None = None) -> Verdict:
-        """The verdict on one shell text; ``params`` are its positional parameters if known."""
-        parsed = parse_script(text, params)
+    def classify(self, text: str, ctx: Context, params: dict[str, str] | None = None,
+                 state: State | None = None) -> Verdict:
+        """The verdict on one shell text; ``params`` are its positional parameters if known;
+        ``state`` the shell's state it starts in (the interactive session's, carried from line
+        to line), which the walk changes as bash would."""
+        out = Expansion(expand_one, walk_script)
         reader = Reader(ctx.cwd, ctx.read_files, ctx.stdin_is_tty, ctx.home)
-        expansion = expand(parsed.commands, reader)
-        mode = parsed.mode
-        order = ("full", "fallback", "opaque")
-        if order.index(expansion.mode) > order.index(mode):
-            mode = expansion.mode
-        problems = [(p, text) for p in parsed.problems] + expansion.problems
-        if problems:
-            mode = "opaque"
+        if state is None:
+            state = initial_state(ctx, params)
+        walk_script(text, state, reader, out)
+        mode = "opaque" if out.problems else out.mode
         matches: list[Match] = []
         risk = Risk.READ_ONLY
         unknown: list[str] = []
-        cwds = [ctx.cwd]
         prod_notes: list[str] = []
-        commands: list[Command] = []
-        known_cwd: str | None = ctx.cwd  # until a directory change, which this loop does not follow
-        for cmd in expansion.commands:
-            if cmd.program in CHANGES_DIRECTORY:
-                known_cwd = None
-            cmd = cmd.replace(cwd=known_cwd)
-            commands.append(cmd)
-            cmd_risk, cmd_matches, known = self.evaluate(cmd, ctx, cwds)
+        for cmd in out.commands:
+            cmd_risk, cmd_matches, known = self.evaluate(cmd, ctx)
             if production.wanted(cmd) and production.RULE_ID not in self._disabled:  # issue 6: production context
                 cmd_risk, prod, note = production.escalate(cmd, View(cmd, self.rules.program(cmd.program)), ctx,
-                                                           cmd_risk, cmd_matches, cwds[-1])
+                                                           cmd_risk, cmd_matches, cmd.cwd)
                 if prod is not None and note is not None:
                     cmd_matches.append(prod)
                     prod_notes.append(note)
@@ -74,25 +66,21 @@ class Classifier:
             matches.extend(cmd_matches)
             if not known:
                 unknown.append(cmd.program)
-            if cmd.program == "cd" and len(cmd.words) == 2 and not cmd.words[1].dynamic:
-                target = ctx.resolve(cmd.words[1], cwds[-1])
-                if target is not None and target not in cwds:
-                    cwds.append(target)
-        for cmd in expansion.commands:
-            if cmd.program and cmd.program in parsed.functions and cmd.stdin_from == cmd.program:
-                matches.append(Match(FORK_BOMB, Risk.CATASTROPHIC, FORK_BOMB_REASON, None, cmd.text))
-                risk = Risk.CATASTROPHIC
-        for reason, at in problems:
+        budget = out.budget
+        for at in (budget.fork_bombs if budget is not None else ()):
+            matches.append(Match(FORK_BOMB, Risk.CATASTROPHIC, FORK_BOMB_REASON, None, at))
+            risk = Risk.CATASTROPHIC
+        for reason, at in out.problems:
             matches.append(Match(CANNOT_ANALYSE, Risk.DESTRUCTIVE, reason, CANNOT_ANALYSE_SUGGEST, at))
             risk = max(risk, Risk.DESTRUCTIVE)
         matches = _dedupe(matches)
         decision = self.config.decide(Risk(risk), mode == "opaque", bool(unknown))
         notes = tuple(f"unknown program: {p}" for p in dict.fromkeys(unknown))
         notes += tuple(dict.fromkeys(prod_notes))
-        return Verdict(text, decision, Risk(risk), tuple(matches), mode, tuple(commands), notes,
-                       (text,) + tuple(expansion.texts))
+        return Verdict(text, decision, Risk(risk), tuple(matches), mode, tuple(out.commands), notes,
+                       (text,) + tuple(out.texts))
 
-    def evaluate(self, cmd: Command, ctx: Context, cwds: list[str]) -> tuple[Risk, list[Match], bool]:
+    def evaluate(self, cmd: Command, ctx: Context) -> tuple[Risk, list[Match], bool]:
         """Risk of one simple command: the strictest matching rule, else the program's default."""
         rules = self.rules
         prog = cmd.program
@@ -103,7 +91,7 @@ class Classifier:
         program_risk = Risk.READ_ONLY
         if not cmd.words:
             for rule in rules.for_program(""):
-                if self._applies(rule, cmd, view, ctx, cwds):
+                if self._applies(rule, cmd, view, ctx):
                     found.append(_match(rule, cmd))
             if found:
                 program_risk = max(m.risk for m in found)
@@ -113,10 +101,10 @@ class Classifier:
             else:
                 first = view.positionals[0].value if view.positionals else None
                 for rule in rules.for_subcommand(prog, first):
-                    if self._applies(rule, cmd, view, ctx, cwds):
+                    if self._applies(rule, cmd, view, ctx):
                         found.append(_match(rule, cmd))
                 for rule in rules.glob_rules:
-                    if any_match(rule["match"]["program"], prog) and self._applies(rule, cmd, view, ctx, cwds):
+                    if any_match(rule["match"]["program"], prog) and self._applies(rule, cmd, view, ctx):
                         found.append(_match(rule, cmd))
                 if view.positionals and view.positionals[0].dynamic and prog in rules.with_subcommands:
                     found.append(Match(CANNOT_ANALYSE, Risk.DESTRUCTIVE,
@@ -131,19 +119,19 @@ class Classifier:
                         default = Risk.REVERSIBLE
                     program_risk = default
         extra = [_match(rule, cmd) for rule in rules.any_rules
-                 if _could_apply(rule["match"], cmd) and self._applies(rule, cmd, view, ctx, cwds)]
+                 if _could_apply(rule["match"], cmd) and self._applies(rule, cmd, view, ctx)]
         risk = max([program_risk] + [m.risk for m in extra])
         return Risk(risk), found + extra, known
 
-    def _applies(self, rule: dict[str, Any], cmd: Command, view: View, ctx: Context, cwds: list[str]) -> bool:
+    def _applies(self, rule: dict[str, Any], cmd: Command, view: View, ctx: Context) -> bool:
         if rule["id"] in self._disabled:
             return False
         match = rule["match"]
-        if not check(match, cmd, view, ctx, cwds):
+        if not check(match, cmd, view, ctx):
             return False
         skip = len(match.get("subcommand", ()))  # an unless entry reads args after the rule's subcommand
         for cond in rule["unless"]:
-            if check(cond, cmd, view, ctx, cwds, skip):
+            if check(cond, cmd, view, ctx, skip):
                 return False
         return True
 
@@ -172,4 +160,14 @@ def _dedupe(matches: list[Match]) -> list[Match]:
     return out
 
 
-__all__ = ["Classifier"]
+def initial_state(ctx: Context, params: dict[str, str] | None = None) -> State:
+    """The state a text starts in: the context's cwd and environment, and its positional
+    parameters when known (``guardsh -c CMD NAME ARGS``)."""
+    positional = None
+    if params is not None:
+        count = int(params.get("#", "0"))
+        positional = [params.get("0", "bash")] + [params.get(str(k), "") for k in range(1, count + 1)]
+    return State(ctx.cwd, ctx.env, ctx.home, env_complete=ctx.env_complete, params=positional)
+
+
+__all__ = ["Classifier", "initial_state"]

@@ -23,6 +23,8 @@ HARMLESS_DEVICES = ("/dev/null", "/dev/zero", "/dev/stdout", "/dev/stderr", "/de
 CRITICAL_DIRS = ("/", "/etc", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/boot", "/var",
                  "/var/lib", "/opt", "/srv", "/root", "/home", "/sys", "/proc", "/dev", "/snap", "/usr/local",
                  "/usr/bin", "/usr/lib", "/usr/sbin", "/usr/share", "/var/log", "/etc/ssh")
+UNRESOLVED = frozenset({"unresolved"})
+OWN = frozenset({"own"})
 PROTECTED = frozenset({"root", "critical", "home", "secrets", "git-dir", "guardsh", "device"})
 
 
@@ -73,11 +75,46 @@ class Context:
         self.stdin_is_tty = stdin_is_tty
         tmp = self.env.get("TMPDIR")
         self.temp_dirs = TEMP_DIRS + ((os.path.normpath(tmp),) if tmp and tmp.startswith("/") else ())
-        env_here = {**self.env, "HOME": self.home}
-        self.cache_dir = paths.user_cache_root(env_here)
-        self.guardsh_dirs = paths.own_dirs(env_here, self.config.audit_log)
+        self._own: tuple[str, tuple[str, ...]] | None = None  # (~/.cache, guardsh's own dirs), when first needed
         self.protected_extra = tuple(os.path.normpath(os.path.expanduser(p)) for p in self.config.protected_paths)
         self._classes: dict[tuple[str, str], frozenset[str]] = {}
+        self._workspaces: dict[str, str | None] = {self.cwd: self.workspace}
+        # guardsh -c: the environment is exactly the one bash gets, so a variable it lacks is unset
+        self.env_complete = False
+
+    def own_dirs(self) -> tuple[str, tuple[str, ...]]:
+        """The user's cache root and every directory of guardsh's own (config, state, cache...)."""
+        if self._own is None:
+            env_here = {**self.env, "HOME": self.home}
+            self._own = (paths.user_cache_root(env_here), paths.own_dirs(env_here, self.config.audit_log))
+        return self._own
+
+    def workspace_for(self, cwd: str) -> str | None:
+        """The workspace of a command that runs in ``cwd`` (after a ``cd``): the git root above
+        it, else a configured root holding it, else the starting workspace if ``cwd`` is in it."""
+        if cwd in self._workspaces:
+            return self._workspaces[cwd]
+        found: str | None = None
+        if self.read_files:
+            path = cwd
+            while True:
+                if os.path.exists(os.path.join(path, ".git")):
+                    found = path if path not in ("/", self.home) else None
+                    break
+                parent = os.path.dirname(path)
+                if parent == path:
+                    break
+                path = parent
+        if found is None:
+            for root in self.config.workspace_roots:
+                root = os.path.normpath(os.path.expanduser(root))
+                if _under(cwd, root):
+                    found = root
+                    break
+        if found is None and self.workspace is not None and _under(cwd, self.workspace):
+            found = self.workspace
+        self._workspaces[cwd] = found
+        return found
 
     # --- paths ------------------------------------------------------------------------
 
@@ -108,32 +145,48 @@ class Context:
             value = joined if whole else os.path.join(joined, "_")
         return os.path.normpath(os.path.join(cwd, value))
 
-    def path_classes(self, word: Word, cwds: list[str]) -> frozenset[str]:
-        result: set[str] = set()
-        for cwd in cwds:
-            key = (cwd, word.value if not word.glob else "\0" + word.value)
-            cached = self._classes.get(key)
-            if cached is None:
-                path = self.resolve(word, cwd)
-                cached = self._classify_path(path) if path is not None else self._unresolved(word, cwd)
-                self._classes[key] = cached
-            result |= cached
-        return frozenset(result)
+    def path_classes(self, word: Word, cwd: str | None, created: frozenset[str] = frozenset()) -> frozenset[str]:
+        """The classes of the path ``word`` names for a command running in ``cwd`` (None: unknown,
+        so a relative path is unresolved); ``own`` when the command itself created it earlier and
+        it did not exist before."""
+        if cwd is None:
+            if not word.value.startswith(("/", "~")):
+                return UNRESOLVED
+            cwd = "/"
+        key = (cwd, word.value if not word.glob else "\0" + word.value)
+        cached = self._classes.get(key)
+        if cached is None:
+            path = self.resolve(word, cwd)
+            cached = self._classify_path(path, cwd) if path is not None else self._unresolved(word, cwd)
+            self._classes[key] = cached
+        if created and "unresolved" not in cached and not word.glob:
+            path = self.resolve(word, cwd)
+            if path is not None and self.owned(path, created):
+                return cached | OWN
+        return cached
+
+    def owned(self, path: str, created: frozenset[str]) -> bool:
+        """Created by the command itself (it, or a directory holding it), and not there before."""
+        hit = path in created or any(_under(path, c) for c in created)
+        if not hit:
+            return False
+        return not (self.read_files and os.path.lexists(path))
 
     def _unresolved(self, word: Word, cwd: str) -> frozenset[str]:
         classes = {"unresolved"}
         prefix = word.value.split("$", 1)[0].split("`", 1)[0]
         if "/" in prefix:
             static = prefix.rsplit("/", 1)[0] or "/"
-            base = self._classify_path(os.path.normpath(os.path.join(cwd, os.path.expanduser(static))))
+            base = self._classify_path(os.path.normpath(os.path.join(cwd, os.path.expanduser(static))), cwd)
             classes |= {c for c in base if c not in ("workspace-root",)}
             if static == "/" or prefix == "/":
                 classes |= {"root", "protected"}
         return frozenset(classes)
 
-    def _classify_path(self, path: str) -> frozenset[str]:
+    def _classify_path(self, path: str, cwd: str | None = None) -> frozenset[str]:
         classes: set[str] = set()
-        home, ws = self.home, self.workspace
+        home = self.home
+        ws = self.workspace if cwd is None or cwd == self.cwd else self.workspace_for(cwd)
         if path == "/":
             classes.add("root")
         if path in CRITICAL_DIRS or path == home:
@@ -143,9 +196,10 @@ class Context:
             classes.add("temp")  # a workspace or home that lives under /tmp is not scratch space
         elif path.startswith("/dev/") and not any(_under(path, d) for d in HARMLESS_DEVICES):
             classes.add("device")
-        if any(_under(path, d) for d in self.guardsh_dirs):
+        cache_dir, guardsh_dirs = self.own_dirs()
+        if any(_under(path, d) for d in guardsh_dirs):
             classes.add("guardsh")
-        elif _under(path, self.cache_dir) and path != self.cache_dir:
+        elif _under(path, cache_dir) and path != cache_dir:
             classes.add("cache")  # ~/.cache/pip, ~/.cache/go-build: regenerable by definition
         if path == home:
             classes.add("home")

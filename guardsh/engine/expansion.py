@@ -6,14 +6,16 @@ from __future__ import annotations
 import os
 
 from guardsh.engine.model import Command, Word
-from guardsh.engine.parse import parse_script
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Callable
+    from typing import Any, Callable
+
+    from guardsh.engine.state import State
 
 SHELLS = frozenset({"bash", "sh", "zsh", "dash", "ksh", "ash", "mksh", "rbash", "busybox-sh", "guardsh"})
 MAX_FILE = 1024 * 1024
+MAX_DEPTH = 12  # shells, wrappers and substitutions nested in one another
 TRUSTED_SOURCES = (
     ".claude/shell-snapshots/",  # Claude Code's snapshot of the user's shell functions
     ".codex/shell_snapshots/",  # Codex's equivalent
@@ -21,15 +23,22 @@ TRUSTED_SOURCES = (
 
 
 class Expansion:
-    """What the walk through wrappers found: the simple commands rules will classify, the shell
-    texts found inside wrappers, and what could not be analysed.  ``dispatch`` is the walk's
-    step for one command (``guardsh.engine.unwrap.expand_one``): handlers reach it through
-    ``expand_one`` below, so they need not import the table that names them."""
+    """What the walk found: the simple commands rules will classify, the shell texts found inside
+    wrappers, and what could not be analysed.
 
-    __slots__ = ("commands", "problems", "mode", "texts", "dispatch")
+    ``dispatch`` is the step for one command (``guardsh.engine.unwrap.expand_one``) and ``walk``
+    the walk of a shell text (``guardsh.engine.walk.walk_script``): handlers reach them through
+    ``expand_one`` and ``inner_text`` below, so they need not import the modules that call them.
+    ``state`` is the shell's state at the command being dispatched."""
 
-    def __init__(self, dispatch: Callable[[Command, Reader, Expansion, int], None]) -> None:
+    __slots__ = ("commands", "problems", "mode", "texts", "dispatch", "walk", "state", "budget")
+
+    def __init__(self, dispatch: Callable[[Command, Reader, Expansion, int], None],
+                 walk: Callable[..., None] | None = None) -> None:
         self.dispatch = dispatch
+        self.walk = walk
+        self.state: State | None = None
+        self.budget: Any = None
         self.commands: list[Command] = []
         self.texts: list[str] = []  # shell texts found inside wrappers (bash -c, eval, scripts)
         self.problems: list[tuple[str, str]] = []  # (reason, command text)
@@ -45,29 +54,72 @@ class Expansion:
 
 
 class Reader:
-    """Where files named by commands are read from (scripts, sourced files)."""
+    """Where files named by commands are read from (scripts, sourced files).
 
-    __slots__ = ("cwd", "read_files", "stdin_is_tty", "home")
+    ``cwd`` is the directory of the command being looked at (None: unknown, so a relative path
+    cannot be read) and ``fs`` what the command itself has written so far: a script it wrote is
+    read from there, not from the disk."""
 
-    def __init__(self, cwd: str, read_files: bool = True, stdin_is_tty: bool = True, home: str = "") -> None:
+    __slots__ = ("cwd", "read_files", "stdin_is_tty", "home", "fs")
+
+    def __init__(self, cwd: str | None, read_files: bool = True, stdin_is_tty: bool = True, home: str = "") -> None:
         self.cwd = cwd
         self.read_files = read_files
         self.stdin_is_tty = stdin_is_tty
         self.home = home
+        self.fs: Any = None
+
+    def full_path(self, path: str) -> str | None:
+        if path.startswith("~"):
+            head, sep, rest = path.partition("/")
+            if head != "~" or not self.home:
+                return None
+            path = self.home + sep + rest
+        if not path.startswith("/"):
+            if self.cwd is None:
+                return None
+            path = os.path.join(self.cwd, path)
+        return os.path.normpath(path)
+
+    def written(self, path: str) -> Any:
+        """What the command wrote to ``path`` earlier: text, None (removed), UNKNOWN, or
+        ``NOT_WRITTEN`` when it did not write there."""
+        full = self.full_path(path)
+        if self.fs is None or full is None or full not in self.fs.files:
+            return NOT_WRITTEN
+        return self.fs.files[full]
+
+    def exists(self, path: str) -> bool | None:
+        """Does ``path`` exist when the command gets to it?  None when guardsh cannot tell."""
+        written = self.written(path)
+        if written is not NOT_WRITTEN:
+            return written is not None
+        full = self.full_path(path)
+        if full is None:
+            return None
+        if self.fs is not None and (full in self.fs.created or any(
+                full.startswith(c.rstrip("/") + "/") for c in self.fs.created)):
+            return None if not os.path.lexists(full) else True
+        if not self.read_files:
+            return None
+        return os.path.lexists(full)
 
     def trusted_source(self, path: str) -> bool:
         """An agent's shell snapshot, in the user's own home directory (writing there asks)."""
         if not self.home or ".." in path.split("/"):
             return False
-        full = os.path.normpath(os.path.join(self.cwd, path.replace("~", self.home, 1) if path.startswith("~") else path))
-        return any(full.startswith(os.path.join(self.home, t)) for t in TRUSTED_SOURCES)
+        full = self.full_path(path)
+        return full is not None and any(full.startswith(os.path.join(self.home, t)) for t in TRUSTED_SOURCES)
 
     def read(self, path: str) -> str | None:
         """Text of a script file, or None when it cannot be read or is not text."""
+        written = self.written(path)
+        if written is not NOT_WRITTEN:
+            return written if isinstance(written, str) else None
         if not self.read_files:
             return None
-        full = os.path.join(self.cwd, os.path.expanduser(path))
-        if not _regular_file(full):
+        full = self.full_path(path)
+        if full is None or not _regular_file(full):
             return None  # /dev/stdin, a FIFO, a directory: reading it would steal or block
         try:
             with open(full, "rb") as f:
@@ -80,16 +132,26 @@ class Reader:
 
     def is_shell_script(self, path: str) -> bool | None:
         """True for a shell script, False for another program, None when it does not exist."""
-        if not self.read_files:
-            return None
-        full = os.path.join(self.cwd, os.path.expanduser(path))
-        if os.path.exists(full) and not _regular_file(full):
-            return True  # a FIFO or device as a script: treat as a script guardsh cannot read
-        try:
-            with open(full, "rb") as f:
-                head = f.read(256)
-        except OSError:
-            return None
+        written = self.written(path)
+        if written is not NOT_WRITTEN:
+            if written is None:
+                return None
+            if not isinstance(written, str):
+                return True  # written by the command, content unknown: a script guardsh cannot read
+            head = written[:256].encode("utf-8", "surrogateescape")
+        else:
+            if not self.read_files:
+                return None
+            full = self.full_path(path)
+            if full is None:
+                return True
+            if os.path.exists(full) and not _regular_file(full):
+                return True  # a FIFO or device as a script: treat as a script guardsh cannot read
+            try:
+                with open(full, "rb") as f:
+                    head = f.read(256)
+            except OSError:
+                return None
         if head.startswith(b"#!"):
             line = head.split(b"\n", 1)[0]
             interp = line[2:].strip().split()
@@ -100,6 +162,13 @@ class Reader:
                 name = interp[-1].rsplit(b"/", 1)[-1]
             return name.decode(errors="replace") in SHELLS
         return b"\0" not in head and not head.startswith(b"\x7fELF")
+
+
+class _NotWritten:
+    __slots__ = ()
+
+
+NOT_WRITTEN = _NotWritten()
 
 
 def _regular_file(path: str) -> bool:
@@ -168,14 +237,11 @@ def inner_command(cmd: Command, start: int, label: str, out: Expansion, reader: 
     words = cmd.words[start:end]
     if not words:
         return False
-    inner = Command(
+    inner = cmd.replace(
         words=words,
         assignments=cmd.assignments + assignments,
-        redirects=cmd.redirects,
         text=join_words(words),
         via=cmd.via + (label,),
-        stdin=cmd.stdin,
-        stdin_from=cmd.stdin_from,
         args_from_stdin=cmd.args_from_stdin or args_from_stdin,
     )
     expand_one(inner, reader, out, depth + 1)
@@ -183,14 +249,26 @@ def inner_command(cmd: Command, start: int, label: str, out: Expansion, reader: 
 
 
 def inner_text(cmd: Command, text: str, label: str, out: Expansion, reader: Reader, depth: int,
-          params: dict[str, str] | None = None, args_from_stdin: bool = False) -> None:
-    """Classify shell text that a wrapper will run (``bash -c``, ``eval``, ``ssh host CMD``)."""
+               params: dict[str, str] | None = None, args_from_stdin: bool = False, scope: str = "child") -> None:
+    """Classify shell text that a wrapper will run (``bash -c``, ``eval``, ``ssh host CMD``).
+
+    ``scope``: ``child`` for a new shell process (exported variables, the cwd, its own
+    parameters), ``same`` for the current shell (``eval``, ``source``), ``remote`` for a shell on
+    another machine (nothing known)."""
     out.texts.append(text)
-    parsed = parse_script(text, params, cmd.via + (label,), depth + 1)
-    out.worsen(parsed.mode)
-    for reason in parsed.problems:
-        out.problem(reason, cmd)
-    for inner in parsed.commands:
-        if args_from_stdin:
-            inner = inner.replace(args_from_stdin=True)
-        expand_one(inner, reader, out, depth + 1)
+    assert out.walk is not None and out.state is not None
+    state = out.state
+    saved_cwd, saved_fs = reader.cwd, reader.fs
+    if scope == "same":
+        inner_state = state
+    elif scope == "remote":
+        inner_state = state.remote()
+    else:
+        positional = None
+        if params is not None:
+            count = int(params.get("#", "0"))
+            positional = [params.get("0", "bash")] + [params.get(str(k), "") for k in range(1, count + 1)]
+        inner_state = state.child(positional)
+    out.walk(text, inner_state, reader, out, cmd.via + (label,), depth + 1, args_from_stdin or cmd.args_from_stdin)
+    out.state = state
+    reader.cwd, reader.fs = saved_cwd, saved_fs

@@ -1,9 +1,8 @@
-"""Simple commands from a token stream, before wrappers are looked at.
+"""Simple commands from a token stream, without the grammar.
 
-* ``extract_simple`` accepts only lists and pipelines of simple commands (no reserved words,
-  no grouping).  It is exact for that subset and is the fast path that avoids bashlex.
-* ``extract_tolerant`` accepts anything, skipping reserved words, ``[[ ]]``, ``(( ))``,
-  ``case`` patterns and ``for`` lists.  It is the fallback when bashlex cannot parse a text.
+``extract_tolerant`` accepts anything, skipping reserved words, ``[[ ]]``, ``(( ))``, ``case``
+patterns and ``for`` lists.  It is the fallback for a text the grammar (``guardsh.engine.tree``)
+rejects, as bash would: every simple command is still found, without the structure.
 """
 from __future__ import annotations
 
@@ -81,26 +80,6 @@ class _Builder:
             self.last_program = _program_of(self.cur.words) or None
             self.cur = None
         self.pipe_next = op in ("|", "|&")
-
-
-def extract_simple(tokens: list[Token]) -> ExtractResult | None:
-    """Simple commands of a text made only of lists and pipelines; None for anything else."""
-    b = _Builder()
-    for tok in tokens:
-        if tok.kind == "word":
-            if (b.cur is None or not b.cur.words) and tok.raw in RESERVED and tok.raw != "time":
-                return None
-            b.add_word(tok)
-        elif tok.kind == "redir":
-            b.add_redirect(tok)
-        elif tok.kind == "op":
-            if tok.raw in ("(", ")", ";;", ";&", ";;&"):
-                return None
-            b.finish(tok.raw)
-        else:
-            return None
-    b.finish(None)
-    return b.result
 
 
 def extract_tolerant(tokens: list[Token]) -> ExtractResult:

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 
-def check(cond: dict[str, Any], cmd: Command, view: View, ctx: Context, cwds: list[str], skip: int = 0) -> bool:
+def check(cond: dict[str, Any], cmd: Command, view: View, ctx: Context, skip: int = 0) -> bool:
     """Does one match condition (a rule's ``match`` or one ``unless`` entry) hold?
 
     ``skip``: positionals already read as the rule's subcommand (for ``unless`` entries that
@@ -39,39 +39,39 @@ def check(cond: dict[str, Any], cmd: Command, view: View, ctx: Context, cwds: li
                 return False
         elif key == "options":
             for name, patterns in want.items():
-                if not any(n == name and any_match(patterns, v) for n, v in view.options):
+                if not any(n == name and _text_match(patterns, v, ctx) for n, v in view.options):
                     return False
         elif key == "args":
-            if not any(any_match(want, a.value) for a in args):
+            if not any(_text_match(want, a.value, ctx) for a in args):
                 return False
         elif key == "min_args":
             if len(args) < want:
                 return False
         elif key == "words":
-            if not any(any_match(want, w.value) for w in cmd.words[1:]):
+            if not any(_text_match(want, w.value, ctx) for w in cmd.words[1:]):
                 return False
         elif key == "paths":
-            if not _paths_any(want, args, cmd, ctx, cwds):
+            if not _paths_any(want, args, cmd, ctx):
                 return False
         elif key == "all_paths":
             if not args or cmd.args_from_stdin:
                 return False
-            if not all(ctx.path_classes(a, cwds) & set(want) for a in args):
+            if not all(ctx.path_classes(a, cmd.cwd, cmd.created) & set(want) for a in args):
                 return False
         elif key == "dest_paths":
             dest = _destination(args, view, cmd.program)
-            if dest is None or not ctx.path_classes(dest, cwds) & set(want):
+            if dest is None or not ctx.path_classes(dest, cmd.cwd, cmd.created) & set(want):
                 return False
         elif key == "source_paths":
             dest = _destination(args, view, cmd.program)
             sources = args[:-1] if dest is not None and args and dest is args[-1] else list(args)
-            if not _paths_any(want, sources, cmd, ctx, cwds):
+            if not _paths_any(want, sources, cmd, ctx):
                 return False
         elif key == "redirects":
             if not any(r.writes and r.target is not None and any_match(want, r.target.value) for r in cmd.redirects):
                 return False
         elif key == "redirect_paths":
-            if not any(r.writes and r.target is not None and ctx.path_classes(r.target, cwds) & set(want)
+            if not any(r.writes and r.target is not None and ctx.path_classes(r.target, cmd.cwd, cmd.created) & set(want)
                        for r in cmd.redirects):
                 return False
         elif key == "stdin":
@@ -109,8 +109,20 @@ def _destination(args: list[Word], view: View, program: str) -> Word | None:
     return args[-1] if len(args) >= 2 else None
 
 
-def _paths_any(want: tuple[str, ...], args: list[Word], cmd: Command, ctx: Context, cwds: list[str]) -> bool:
+def _text_match(patterns: tuple[str, ...], value: str, ctx: Context) -> bool:
+    """A word's text against patterns; a word under the home directory also matches the patterns
+    written for it with ``~`` or ``$HOME`` (bash expanded those before guardsh read the word)."""
+    if any_match(patterns, value):
+        return True
+    home = ctx.home
+    if value.startswith(home) and (len(value) == len(home) or value[len(home)] in "/:"):
+        rest = value[len(home):]
+        return any_match(patterns, "~" + rest) or any_match(patterns, "$HOME" + rest)
+    return False
+
+
+def _paths_any(want: tuple[str, ...], args: list[Word], cmd: Command, ctx: Context) -> bool:
     wanted = set(want)
     if cmd.args_from_stdin and "unresolved" in wanted:
         return True
-    return any(ctx.path_classes(a, cwds) & wanted for a in args)
+    return any(ctx.path_classes(a, cmd.cwd, cmd.created) & wanted for a in args)

@@ -147,17 +147,20 @@ class Command(_Value):
     ``$( )``...); ``stdin`` is 'pipe' when a pipeline feeds it and ``stdin_from`` names the
     program feeding it; ``args_from_stdin`` is set for commands run by xargs/parallel, whose
     real arguments arrive only at run time.  ``cwd`` is the directory the command runs in, when
-    the engine knows it (None: unknown, for instance after a ``cd`` to a computed directory).
+    the engine knows it (None: unknown, for instance after a ``cd`` to a computed directory);
+    ``created`` are the absolute paths that the command text itself may have created before this
+    point (touch, mkdir, ``>``, mktemp...): deleting one of them, if it did not exist before,
+    loses nothing.
     """
 
     __slots__ = ("words", "assignments", "redirects", "text", "via", "stdin", "stdin_from", "args_from_stdin",
-                 "cwd")
-    _defaults = ((), (), "", (), None, None, False, None)
+                 "cwd", "created")
+    _defaults = ((), (), "", (), None, None, False, None, frozenset())
 
     def __init__(self, words: tuple[Word, ...], assignments: tuple[tuple[str, Word], ...] = (),
                  redirects: tuple[Redirect, ...] = (), text: str = "", via: tuple[str, ...] = (),
                  stdin: str | None = None, stdin_from: str | None = None, args_from_stdin: bool = False,
-                 cwd: str | None = None) -> None:
+                 cwd: str | None = None, created: frozenset[str] = frozenset()) -> None:
         _set(self, "words", words)
         _set(self, "assignments", assignments)
         _set(self, "redirects", redirects)
@@ -167,6 +170,7 @@ class Command(_Value):
         _set(self, "stdin_from", stdin_from)
         _set(self, "args_from_stdin", args_from_stdin)
         _set(self, "cwd", cwd)
+        _set(self, "created", created)
 
     words: tuple[Word, ...]
     assignments: tuple[tuple[str, Word], ...]
@@ -177,6 +181,7 @@ class Command(_Value):
     stdin_from: str | None
     args_from_stdin: bool
     cwd: str | None
+    created: frozenset[str]
 
     @property
     def argv(self) -> tuple[str, ...]:

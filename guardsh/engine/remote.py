@@ -19,7 +19,7 @@ def handle_ssh(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None
         text = " ".join(w.value for w in remote)
         if any(w.dynamic for w in remote):
             out.problem("the remote command holds expansions made before ssh sends it", cmd)
-        inner_text(cmd.replace(redirects=(), stdin=None), text, f"ssh {host}", out, reader, depth)
+        inner_text(cmd.replace(redirects=(), stdin=None), text, f"ssh {host}", out, reader, depth, scope="remote")
 
 
 GIT_VALUE_OPTIONS = frozenset({"-C", "-c", "--git-dir", "--work-tree", "--namespace", "--config-env"})

@@ -35,7 +35,11 @@ def handle_shell(cmd: Command, reader: Reader, out: Expansion, depth: int) -> No
         if body is not None:
             inner_text(cmd, body, f"{label} {inv.script}", out, reader, depth, inv.params(label))
             return
-        text = reader.read(inv.script)
+        script = find_script(inv.script, reader, out)
+        if script is None:
+            out.commands.append(cmd)  # no such file: bash reports it, and nothing runs
+            return
+        text = reader.read(script)
         if text is None:
             out.problem(f"{label} runs the script {inv.script}, which guardsh cannot read", cmd)
             out.worsen("opaque")
@@ -47,6 +51,25 @@ def handle_shell(cmd: Command, reader: Reader, out: Expansion, depth: int) -> No
 
 
 STDIN_PATHS = ("/dev/stdin", "/dev/fd/0", "/proc/self/fd/0")
+
+
+def find_script(name: str, reader: Reader, out: Expansion, path_first: bool = False) -> str | None:
+    """The file ``bash NAME`` (or ``source NAME``) reads: NAME itself, else (no slash) a file of
+    that name on PATH; None when there is none (nothing runs).  When guardsh cannot tell, NAME."""
+    if "/" in name or not path_first:
+        here = reader.exists(name)
+        if here is not False or "/" in name:
+            return name if here is not False else None
+    path = out.state.get("PATH") if out.state is not None else None
+    if not isinstance(path, str):
+        return name  # PATH unknown: guardsh cannot tell which file runs; try NAME itself
+    for d in path.split(":"):
+        candidate = os.path.join(d or ".", name)
+        if reader.exists(candidate):
+            return candidate
+    if path_first:
+        return name if reader.exists(name) is not False else None
+    return None
 
 
 def stdin_body(cmd: Command, path: str) -> str | None:
@@ -70,6 +93,9 @@ def shell_stdin(cmd: Command, label: str, out: Expansion, reader: Reader, depth:
             text = None if target.dynamic or target.subs else reader.read(target.value)
             if target.subs:  # bash <(curl ...): the script is another command's output
                 out.problem(f"{label} runs the output of another command ({target.value})", cmd)
+            elif text is None and not target.dynamic and reader.exists(target.value) is False:
+                out.commands.append(cmd)  # bash cannot open it, and runs nothing
+                return
             elif text is None:
                 out.problem(f"{label} runs {target.value}, which guardsh cannot read", cmd)
             else:
@@ -94,9 +120,10 @@ def handle_script(cmd: Command, reader: Reader, out: Expansion, depth: int) -> N
     path = cmd.words[0].value
     kind = reader.is_shell_script(path)
     if kind is None:
-        if reader.read_files and not os.path.exists(os.path.join(reader.cwd, os.path.expanduser(path))):
+        exists = reader.exists(path)
+        if exists is False:
             return  # bash will report "No such file"; nothing runs
-        if reader.read_files:
+        if reader.read_files or exists:
             out.problem(f"guardsh cannot read the script {path}", cmd)
             out.worsen("opaque")
         return
@@ -120,7 +147,7 @@ def handle_eval(cmd: Command, reader: Reader, out: Expansion, depth: int) -> Non
         out.worsen("opaque")
         out.commands.append(cmd)
         return
-    inner_text(cmd, " ".join(w.value for w in words), "eval", out, reader, depth)
+    inner_text(cmd, " ".join(w.value for w in words), "eval", out, reader, depth, scope="same")
 
 
 def handle_source(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
@@ -135,35 +162,45 @@ def handle_source(cmd: Command, reader: Reader, out: Expansion, depth: int) -> N
     if reader.trusted_source(target.value):
         return
     body = stdin_body(cmd, target.value)
-    text = body if body is not None else reader.read(target.value)
-    if text is None:
+    if body is None:
+        path = find_script(target.value, reader, out, path_first=True)
+        if path is None:
+            return  # no such file: bash reports it, and nothing from it runs
+        body = reader.read(path)
+    if body is None:
         out.problem(f"{cmd.program} of {target.value}, which guardsh cannot read", cmd)
         out.worsen("opaque")
         return
-    inner_text(cmd, text, f"source {target.value}", out, reader, depth)
+    inner_text(cmd, body, f"source {target.value}", out, reader, depth, scope="same")
 
 
 def handle_trap(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
+    """``trap TEXT SIGNALS``: TEXT runs when the shell gets a signal or exits; it is classified
+    when that shell ends, with the state the shell ends in (``guardsh.engine.walk``)."""
     out.commands.append(cmd)
     words = cmd.words[1:]
     if words and words[0].value == "--":
         words = words[1:]
-    if len(words) >= 2 and not words[0].value.startswith("-"):
-        if words[0].dynamic:
-            out.problem("trap runs a string built at run time", cmd)
-            out.worsen("opaque")
+    if len(words) < 2 or words[0].value.startswith("-") and words[0].value != "-":
+        return
+    if words[0].dynamic:
+        out.problem("trap runs a string built at run time", cmd)
+        out.worsen("opaque")
+        return
+    state = out.state
+    for sig in words[1:]:
+        name = sig.value.upper().removeprefix("SIG") or "EXIT"
+        if name == "0":
+            name = "EXIT"
+        if words[0].value == "-":
+            state.traps.pop(name, None) if state is not None else None
+        elif state is not None:
+            state.traps[name] = words[0].value
         else:
             inner_text(cmd, words[0].value, "trap", out, reader, depth)
 
 
 def handle_alias(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
-    """An alias's value is shell code that runs wherever the alias is used."""
+    """``alias NAME=VALUE`` runs nothing: VALUE is classified where the alias is used, when bash
+    expands aliases there (``shopt -s expand_aliases``, interactive shells)."""
     out.commands.append(cmd)
-    for w in cmd.words[1:]:
-        name, eq, value = w.value.partition("=")
-        if eq and value:
-            if w.dynamic:
-                out.problem(f"alias {name} is defined from a value built at run time", cmd)
-                out.worsen("opaque")
-            else:
-                inner_text(cmd, value, f"alias {name}", out, reader, depth)

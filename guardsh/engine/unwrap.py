@@ -9,9 +9,8 @@ shell, a missing script) is reported as a problem, which makes the verdict ask.
 """
 from __future__ import annotations
 
-from guardsh.engine.expansion import SHELLS, Expansion, Reader
+from guardsh.engine.expansion import MAX_DEPTH, SHELLS, Expansion, Reader
 from guardsh.engine.model import Command
-from guardsh.engine.parse import MAX_DEPTH
 from guardsh.engine.remote import (
     handle_bundled_kubectl,
     handle_docker,
@@ -44,13 +43,6 @@ from guardsh.engine.wrappers import (
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Callable
-
-
-def expand(commands: list[Command], reader: Reader, depth: int = 0) -> Expansion:
-    out = Expansion(expand_one)
-    for cmd in commands:
-        expand_one(cmd, reader, out, depth)
-    return out
 
 
 def expand_one(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:

@@ -103,7 +103,7 @@ def test_path_classes() -> None:
     ctx = Context("/home/user/project", env={"HOME": "/home/user"}, home="/home/user",
                   workspace="/home/user/project", read_files=False)
     def classes(value: str, glob: bool = False, dynamic: bool = False) -> frozenset[str]:
-        return ctx.path_classes(Word(value, dynamic=dynamic, glob=glob, tilde=value.startswith("~")), [ctx.cwd])
+        return ctx.path_classes(Word(value, dynamic=dynamic, glob=glob, tilde=value.startswith("~")), ctx.cwd)
     assert {"root", "critical", "protected"} <= classes("/")
     assert {"home", "critical", "protected"} <= classes("~")
     assert {"home", "critical"} <= classes("../*", glob=True)

@@ -1,7 +1,8 @@
 """Corpora: real commands (robustness of the parser) and hand-labelled commands (accuracy).
 
 * ``../shared/corpus/commands.txt`` (NL2Bash, unlabelled): nothing may crash, few may be opaque,
-  and the lexer's fast path must agree with bashlex wherever both can read a command.
+  and the lexer's tolerant extractor must agree with the grammar on lists and pipelines wherever both can read a command, and the grammar
+  with the real bash (bash -n) on every command with structure.
 * ``tests/corpus/tricky.yaml`` (expected decision) and ``tests/corpus/docs.yaml`` (expected risk):
   written without reading the rules, so they measure them.  An entry that fails because its rule
   pack is not written yet stays failing on purpose; only confirmed engine gaps are marked xfail.
@@ -11,16 +12,17 @@ Each part is skipped when its file is absent.
 from __future__ import annotations
 
 import collections
+import subprocess
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 import yaml
 
-from guardsh.engine.extract import extract_simple
-from guardsh.engine.lex import tokenize
+from guardsh.engine import tree
+from guardsh.engine.extract import extract_tolerant
+from guardsh.engine.lex import RESERVED, tokenize
 from guardsh.engine.model import Decision, Verdict
-from guardsh.engine.parse import _extract_bashlex
 from guardsh.engine.scan import LexError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -80,33 +82,71 @@ def test_every_corpus_command_is_classified(classify: Callable[[str], Verdict]) 
     assert counts["full"] >= 0.9 * len(lines), summary
 
 
-def _agreement_key(result: Any) -> object:
-    return ([(c.words, c.assignments, c.redirects, c.piped, c.piped_from, c.start, c.end) for c in result.commands],
-            result.subs)
+def _flat(tokens: list[Any]) -> bool:
+    """Only lists and pipelines of simple commands: no reserved word starts a command, no grouping."""
+    start = True
+    for tok in tokens:
+        if tok.kind == "op":
+            if tok.raw in ("(", ")", ";;", ";&", ";;&"):
+                return False
+            start = True
+        elif tok.kind == "arith":
+            return False
+        else:
+            if start and tok.kind == "word" and tok.raw in RESERVED and tok.raw != "time":
+                return False
+            start = False
+    return True
 
 
 @needs_commands
-def test_fast_path_and_bashlex_agree_on_the_corpus() -> None:
+def test_fallback_and_grammar_agree_on_the_corpus() -> None:
+    """Where the text is lists and pipelines only, the tolerant extractor (the fallback) and the
+    grammar find the same commands."""
     compared = 0
     disagree: list[str] = []
     for line in _lines(COMMANDS):
-        if line.endswith("\\") and not line.endswith("\\\\"):
-            continue  # known lexer bug: a trailing backslash is dropped (see test_lex.py)
         try:
             tokens = tokenize(line)
         except LexError:
             continue
-        fast = extract_simple(tokens)
-        if fast is None:
-            continue
-        slow = _extract_bashlex(line, tokens)
-        if slow is None:
-            continue
+        if not _flat(tokens) or any(t.raw == "time" for t in tokens):
+            continue  # (the extractor reads the `time` keyword as a word; the grammar as a keyword)
+        fast = extract_tolerant(tokens)
         compared += 1
-        if _agreement_key(fast) != _agreement_key(slow):
+        simple = tree.simple_commands(tree.parse_tokens(tokens))
+        if [(c.start, c.end) for c in fast.commands] != [(n.start, n.end) for n in simple]:
             disagree.append(line)
-    print(f"fast path and bashlex compared on {compared} commands, {len(disagree)} disagree")
+    print(f"fallback and grammar compared on {compared} commands, {len(disagree)} disagree")
     assert compared > 2000
+    assert disagree == []
+
+
+@needs_commands
+def test_the_grammar_accepts_what_bash_accepts() -> None:
+    """The real bash (bash -n, extglob on as guardsh's lexer reads it) is the oracle: every corpus
+    command with structure (the fast path declines it) parses in guardsh's grammar exactly when it
+    parses in bash; a text bash rejects falls back to the tolerant extractor."""
+    checked = 0
+    disagree: list[str] = []
+    for line in _lines(COMMANDS):
+        try:
+            tokens = tokenize(line)
+        except LexError:
+            continue
+        if _flat(tokens):
+            continue
+        try:
+            tree.parse_tokens(tokens)
+            ours = True
+        except tree.GrammarError:
+            ours = False
+        theirs = subprocess.run(["bash", "-O", "extglob", "-n", "-c", line], capture_output=True).returncode == 0
+        checked += 1
+        if ours != theirs:
+            disagree.append(f"guardsh {'accepts' if ours else 'rejects'}, bash {'accepts' if theirs else 'rejects'}: "
+                            f"{line[:120]}")
+    assert checked > 50
     assert disagree == []
 
 
@@ -118,18 +158,12 @@ TRICKY_ENGINE_GAPS = {
     "for b in $(aws s3 ls | awk '{print $3}'); do aws s3 rb \"s3://$b\" --force; done":
         "engine gap: a loop variable does not carry where its values came from ($(aws s3 ls)), so the "
         "bulk-delete rule cannot see that every bucket goes",
-    'DIR=build; rm -rf "$DIR"':
-        "engine gap: variables assigned earlier in the same text are not tracked ($DIR stays unresolved)",
-    'DIR=$HOME; rm -rf "$DIR"':
-        "engine gap: variables assigned earlier in the same text are not tracked ($DIR stays unresolved)",
     "find . -type d -name node_modules -prune -exec rm -rf {} +":
         "engine gap: find -exec targets are the start paths and everything under them; find's tests "
         "(-name node_modules) do not narrow them, so no rule can see that only regenerable dirs go",
     "echo rm -rf / | sh":
         "engine gap: a pipe into a shell is opaque (ask) even when the feeding command's output is a literal; "
         "deny would need the engine to classify echo's arguments as the shell's script",
-    "f() { git push --force; }":
-        "engine gap: function bodies are classified whether or not the function is ever called",
 }
 
 TRICKY_ENTRIES = _entries(TRICKY)

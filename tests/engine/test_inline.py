@@ -12,12 +12,11 @@ from guardsh.engine.examples import EXAMPLE_CWD
 from guardsh.engine.expansion import Expansion, Reader
 from guardsh.engine.inline.sql import _Sql, sql_statements
 from guardsh.engine.model import Decision, Verdict
-from guardsh.engine.parse import parse_script
-from guardsh.engine.unwrap import expand
+from guardsh.engine.walk import expand_script
 
 
 def expanded(text: str, cwd: str = EXAMPLE_CWD, read_files: bool = False) -> Expansion:
-    return expand(parse_script(text).commands, Reader(cwd, read_files, True))
+    return expand_script(text, Reader(cwd, read_files, True))
 
 
 def argvs(text: str, program: str | None = None, **kw: object) -> list[tuple[str, ...]]:
@@ -251,9 +250,8 @@ def test_shell_text_from_code_is_classified_as_shell() -> None:
 # --- the hot path stays lean --------------------------------------------------------------------
 
 def test_inline_is_imported_only_when_needed() -> None:
-    code = ("import sys; from guardsh.engine.classify import Classifier; from guardsh.engine.unwrap import expand, Reader;"
-            "from guardsh.engine.parse import parse_script;"
-            "expand(parse_script('ls -la | grep x && rm -rf build').commands, Reader('/tmp', False));"
+    code = ("import sys; from guardsh.engine.expansion import Reader; from guardsh.engine.walk import expand_script;"
+            "expand_script('ls -la | grep x && rm -rf build', Reader('/tmp', False));"
             "print('guardsh.engine.inline' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

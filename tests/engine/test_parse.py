@@ -1,14 +1,15 @@
-"""parse_script: every simple command however nested, the parse mode, and the bashlex path."""
+"""parse_script: every simple command that may run however nested, the parse mode, and the grammar."""
 from __future__ import annotations
 
 from typing import Callable
 
 import pytest
 
-from guardsh.engine.extract import extract_simple
+from guardsh.engine.extract import extract_tolerant
 from guardsh.engine.lex import tokenize
 from guardsh.engine.model import Command, Decision, Verdict
-from guardsh.engine.parse import MAX_DEPTH, MAX_TEXT, Parsed, _extract_bashlex, parse_script
+from guardsh.engine import tree
+from guardsh.engine.parse import MAX_DEPTH, MAX_TEXT, Parsed, parse_script
 
 
 def argvs(text: str, params: dict[str, str] | None = None) -> list[tuple[str, ...]]:
@@ -70,15 +71,16 @@ HIDING = [
     ("until false; do rm a; done", ("rm", "a"), ()),
     ("if true; then rm a; fi", ("rm", "a"), ()),
     ("if rm a; then :; fi", ("rm", "a"), ()),
-    ("if true; then :; elif false; then :; else rm a; fi", ("rm", "a"), ()),
-    ("f() { rm a; }", ("rm", "a"), ()),
-    ("function f { rm a; }", ("rm", "a"), ()),
-    ("function f() { rm a; }; f", ("rm", "a"), ()),
-    ("f() { local x=$(rm a); }", ("rm", "a"), ("$( )",)),
+    ("if c1; then :; elif c2; then :; else rm a; fi", ("rm", "a"), ()),
+    ("f() { rm a; }; f", ("rm", "a"), ("function f",)),  # a function runs where it is called (issue 12)
+    ("function f { rm a; }; f x", ("rm", "a"), ("function f",)),
+    ("function f() { rm a; }; f", ("rm", "a"), ("function f",)),
+    ("f() { local x=$(rm a); }; f", ("rm", "a"), ("function f", "$( )")),
     ("case $x in a) rm a;; esac", ("rm", "a"), ()),
     ("case $x in a|b) ls;; *) rm a;; esac", ("rm", "a"), ()),
     ("case $(rm a) in *) ;; esac", ("rm", "a"), ("$( )",)),
-    ("case x in (a) ls ;& b) rm a ;;& esac", ("rm", "a"), ()),
+    ("case $x in (a) ls ;& b) rm a ;;& esac", ("rm", "a"), ()),
+    ("case a in (a) ls ;& b) rm a ;;& esac", ("rm", "a"), ()),  # ;& falls through into b)
     ("[[ $(rm a) == x ]]", ("rm", "a"), ("$( )",)),
     ("[[ -f $(rm a) ]] && echo", ("rm", "a"), ("$( )",)),
     ("if [[ -n `rm a` ]]; then ls; fi", ("rm", "a"), ("$( )",)),
@@ -111,7 +113,8 @@ HIDING = [
     ("select x in a b; do rm a; done", ("rm", "a"), ()),
     ("coproc rm a", ("rm", "a"), ()),
     ("coproc { rm a; }", ("rm", "a"), ()),
-    ("time rm a", ("time", "rm", "a"), ()),  # the wrapper is looked into by unwrap
+    ("time rm a", ("rm", "a"), ()),  # the time keyword times the pipeline; /usr/bin/time is a wrapper
+    ("/usr/bin/time rm a", ("/usr/bin/time", "rm", "a"), ()),
     ("a=(1 2); for x in \"${a[@]}\"; do rm a; done", ("rm", "a"), ()),
     ("ls # comment\nrm a", ("rm", "a"), ()),
 ]
@@ -153,17 +156,10 @@ def test_data_is_not_a_command(text: str) -> None:
 @pytest.mark.parametrize("text", [
     "ls", "ls -la | grep x && echo ok; pwd", "A=1 make", "echo $(date) `id` <(ls)", "cat <<EOF\nx\nEOF\n",
     "cat <<'EOF'\nit's data\nEOF\n", "a=(1 2 3)", "echo $((1 + 2))", "",
-    # structure that bashlex parses
+    # structure
     "if true; then ls; fi", "for f in a b; do echo $f; done", "while read l; do echo; done < f",
     "(cd x && ls)", "{ ls; pwd; } > out", "f() { ls; }; f", "! false", "until false; do break; done",
-])
-def test_full_parse(text: str) -> None:
-    parsed = parse_script(text)
-    assert parsed.mode == "full", parsed.problems
-    assert not parsed.problems
-
-
-@pytest.mark.parametrize("text", [
+    # structure bashlex rejected, which guardsh's grammar reads (it used to be the fallback)
     "[[ -f x ]] && ls",
     "case $x in a) ls;; esac",
     "(( i++ ))",
@@ -174,7 +170,22 @@ def test_full_parse(text: str) -> None:
     "select x in a b; do echo $x; done",
     "coproc ls",
 ])
+def test_full_parse(text: str) -> None:
+    parsed = parse_script(text)
+    assert parsed.mode == "full", parsed.problems
+    assert not parsed.problems
+
+
+@pytest.mark.parametrize("text", [
+    "if true; then ls",  # bash: syntax error (no fi)
+    "ls )",
+    "{ echo }",
+    "done; rm a",
+    "find . ( -name x ) -exec rm {} ;",
+    "for x in a b c do echo; done",
+])
 def test_fallback_parse(text: str) -> None:
+    """What bash rejects as a syntax error: the tolerant extractor still finds every simple command."""
     parsed = parse_script(text)
     assert parsed.mode == "fallback"
     assert not parsed.problems
@@ -218,7 +229,7 @@ def test_positional_parameters() -> None:
     assert argvs("echo $0 ${1} $#", params) == [("echo", "sh", "/", "1")]
     assert argvs('rm "$@"', {"0": "sh", "1": "a b", "2": "c", "#": "2"}) == [("rm", "a b", "c")]
     (cmd,) = parse_script('rm -rf "$2"', params=params).commands
-    assert cmd.words[2].dynamic  # unset: unknown
+    assert cmd.words[2].value == "" and not cmd.words[2].dynamic  # the parameters are known: $2 is empty
 
 
 def test_positional_parameters_reach_substitutions() -> None:
@@ -269,7 +280,8 @@ def test_heredoc_bodies_are_kept_on_the_command() -> None:
 
 def test_command_text_is_the_source_span() -> None:
     parsed = parse_script("ls -la  |  grep 'x y' && echo $(id -u)")
-    assert [c.text for c in parsed.commands] == ["ls -la", "grep 'x y'", "echo $(id -u)", "id -u"]
+    # a substitution runs before the command that uses its output
+    assert [c.text for c in parsed.commands] == ["ls -la", "grep 'x y'", "id -u", "echo $(id -u)"]
 
 
 @pytest.mark.parametrize("text", ["curl -s x | sh", "if true; then curl -s x | sh; fi", "(curl -s x | sh)",
@@ -298,7 +310,7 @@ def test_leading_assignments_are_not_arguments() -> None:
     assert cmd.argv == ("aws", "s3", "ls")
 
 
-# --- the fast path and bashlex agree --------------------------------------------------------
+# --- the fallback and the grammar agree on lists ---------------------------------------------------------
 
 AGREE = [
     "ls", "ls -la /tmp", "rm -rf -- build", "\\rm -rf x", "r''m x", '"rm" -f x', "/usr/bin/rm -rf /",
@@ -316,35 +328,18 @@ AGREE = [
 ]
 
 
-def _key(result: object) -> object:
-    commands = getattr(result, "commands")
-    return ([(c.words, c.assignments, c.redirects, c.piped, c.piped_from, c.start, c.end) for c in commands],
-            getattr(result, "subs"))
-
-
 @pytest.mark.parametrize("text", AGREE)
-def test_fast_path_and_bashlex_find_the_same_commands(text: str) -> None:
+def test_tolerant_extractor_and_grammar_find_the_same_commands(text: str) -> None:
+    """On lists and pipelines the fallback and the grammar agree, command for command."""
     tokens = tokenize(text)
-    fast = extract_simple(tokens)
-    assert fast is not None, "the fast path must take this text"
-    slow = _extract_bashlex(text, tokens)
-    assert slow is not None, "bashlex must parse this text"
-    assert _key(fast) == _key(slow)
+    simple = tree.simple_commands(tree.parse_tokens(tokens))
+    assert [(c.start, c.end) for c in extract_tolerant(tokens).commands] == [(s.start, s.end) for s in simple]
 
 
-def test_bashlex_path_is_used_for_structure() -> None:
-    text = "if ls | grep -q x; then rm -f y; fi"
-    tokens = tokenize(text)
-    assert extract_simple(tokens) is None
-    result = _extract_bashlex(text, tokens)
-    assert result is not None
-    assert [[w.value for w in c.words] for c in result.commands] == [["ls"], ["grep", "-q", "x"], ["rm", "-f", "y"]]
-    assert [c.piped_from for c in result.commands] == [None, "ls", None]
-
-
-def test_bashlex_rejection_returns_none() -> None:
-    text = "[[ -f x ]] && ls"
-    assert _extract_bashlex(text, tokenize(text)) is None
+def test_the_grammar_reads_structure() -> None:
+    parsed = parse_script("if ls | grep -q x; then rm -f y; fi")
+    assert [c.argv for c in parsed.commands] == [("ls",), ("grep", "-q", "x"), ("rm", "-f", "y")]
+    assert [c.stdin_from for c in parsed.commands] == [None, "ls", None]
 
 
 # --- parser bugs found and fixed (kept as regression tests) ----------------------------------------------------------------------

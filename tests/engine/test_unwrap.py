@@ -11,17 +11,20 @@ from typing import Callable
 
 import pytest
 
+from guardsh.engine.classify import Classifier
+from guardsh.engine.config import Config
+from guardsh.engine.context import Context
 from guardsh.engine.examples import EXAMPLE_CWD
 from guardsh.engine.expansion import Expansion, Reader
 from guardsh.engine.model import Command, Decision, Risk, Verdict
-from guardsh.engine.parse import parse_script
-from guardsh.engine.unwrap import expand
+from guardsh.engine.ruleset import RuleSet
+from guardsh.engine.walk import expand_script
 
 RM_HOME = ("rm", "-rf", "~")
 
 
 def expanded(text: str, cwd: str = EXAMPLE_CWD, read_files: bool = False, stdin_is_tty: bool = True) -> Expansion:
-    return expand(parse_script(text).commands, Reader(cwd, read_files, stdin_is_tty))
+    return expand_script(text, Reader(cwd, read_files, stdin_is_tty))
 
 
 def programs(text: str) -> list[str]:
@@ -73,8 +76,9 @@ WRAPPED = [
     ("timeout -k5 -s TERM 1m rm -rf ~", ("timeout",)),
     ("timeout --signal=TERM 1m rm -rf ~", ("timeout",)),
     ("timeout --preserve-status -v 10 rm -rf ~", ("timeout",)),
-    ("time rm -rf ~", ("time",)),
-    ("time -p rm -rf ~", ("time",)),
+    ("time rm -rf ~", ()),  # the `time` keyword is grammar (it times the pipeline), not a wrapper
+    ("time -p rm -rf ~", ()),
+    ("/usr/bin/time rm -rf ~", ("time",)),
     ("command rm -rf ~", ("command",)),
     ("command -p rm -rf ~", ("command",)),
     ("command -- rm -rf ~", ("command",)),
@@ -356,10 +360,16 @@ def test_agent_snapshots_are_trusted(classify: Callable[[str], Verdict], text: s
     assert v.decision == Decision.ALLOW and v.parse == "full"
 
 
-@pytest.mark.parametrize("text", ["source ./missing-file.sh", ". ~/nope.sh", "source $F", 'source "$(mktemp)"'])
+@pytest.mark.parametrize("text", ["source ./missing-file.sh", ". ~/nope.sh", "source $F", 'source "$(make-a-file)"'])
 def test_source_of_an_unreadable_file_asks(classify: Callable[[str], Verdict], text: str) -> None:
     v = classify(text)
     assert v.decision == Decision.ASK and v.parse == "opaque"
+
+
+def test_source_of_a_fresh_mktemp_file_runs_nothing(classify: Callable[[str], Verdict]) -> None:
+    """mktemp's output is a new, empty file (issue 12: what mktemp creates is the command's own)."""
+    v = classify('source "$(mktemp)"')
+    assert v.decision == Decision.ALLOW and v.parse == "full"
 
 
 def test_trap_of_a_variable_asks(classify: Callable[[str], Verdict]) -> None:
@@ -405,11 +415,31 @@ def test_harmless_scripts_and_non_shell_programs(classify_in: Callable[..., Verd
     assert classify_in(text, str(project), home=str(project.parent / "home")).decision == Decision.ALLOW
 
 
-@pytest.mark.parametrize("text", ["bash missing.sh", "sh ./missing.sh", "bash < missing.sh", "source missing.sh"])
-def test_a_missing_script_given_to_a_shell_asks(classify_in: Callable[..., Verdict], project: Path,
-                                                text: str) -> None:
+@pytest.mark.parametrize("text", ["bash missing.sh", "source missing.sh"])
+def test_a_missing_script_that_may_be_on_path_asks(classify_in: Callable[..., Verdict], project: Path,
+                                                   text: str) -> None:
+    """bash and source look for a name without a slash on PATH, which this context does not know."""
     v = classify_in(text, str(project), home=str(project.parent / "home"))
     assert v.decision == Decision.ASK and v.parse == "opaque"
+
+
+@pytest.mark.parametrize("text", ["sh ./missing.sh", "bash < missing.sh", "source ./missing.sh",
+                                  "source venv/bin/activate && pytest"])
+def test_a_missing_script_runs_nothing(classify_in: Callable[..., Verdict], project: Path, text: str) -> None:
+    """bash reports the missing file and runs nothing from it (issue 12); with PATH known (the
+    shell face's exact environment), a bare name that is nowhere on it is missing too."""
+    env = {"PATH": str(project / "no-such-bin"), "HOME": str(project.parent / "home")}
+    v = classify_in(text, str(project), env=env)
+    assert v.decision == Decision.ALLOW and v.parse == "full", [m.rule for m in v.matches]
+
+
+def test_a_name_on_no_directory_of_a_known_path_is_missing(ruleset: RuleSet, project: Path) -> None:
+    """With the exact environment (guardsh -c), PATH is known: `bash missing.sh` runs nothing."""
+    env = {"PATH": str(project / "no-such-bin"), "HOME": str(project.parent / "home")}
+    ctx = Context(str(project), env=env, home=env["HOME"])
+    ctx.env_complete = True
+    v = Classifier(ruleset, Config()).classify("bash missing.sh", ctx)
+    assert v.decision == Decision.ALLOW and v.parse == "full", [m.rule for m in v.matches]
 
 
 def test_scripts_are_not_read_in_the_example_context(classify: Callable[[str], Verdict]) -> None:
@@ -447,7 +477,7 @@ def test_codex_wrapper_gates_a_destructive_command(classify: Callable[[str], Ver
     v = classify(CODEX.format(inner="'rm -rf ~'"))
     assert v.decision == Decision.DENY
     (rm,) = [c for c in v.commands if c.program == "rm"]
-    assert rm.argv == RM_HOME and rm.via == ("bash -c", "exec", "bash -c")
+    assert rm.argv == ("rm", "-rf", "/home/user") and rm.via == ("bash -c", "exec", "bash -c")  # ~ expanded
 
 
 def test_codex_wrapper_allows_a_harmless_command(classify: Callable[[str], Verdict]) -> None:
@@ -522,10 +552,9 @@ def test_only_the_real_snapshot_directory_is_trusted(classify_in: Callable[..., 
 
 STDIN_PROBE = """
 import json, sys
-from guardsh.engine.parse import parse_script
 from guardsh.engine.expansion import Reader
-from guardsh.engine.unwrap import expand
-exp = expand(parse_script(sys.argv[1]).commands, Reader(sys.argv[2], read_files=True, stdin_is_tty=False))
+from guardsh.engine.walk import expand_script
+exp = expand_script(sys.argv[1], Reader(sys.argv[2], read_files=True, stdin_is_tty=False))
 print(json.dumps([" ".join(c.argv) for c in exp.commands]))
 """
 

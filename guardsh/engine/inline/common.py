@@ -1,7 +1,6 @@
 """What every reader of embedded code shares: pseudo-commands, problems, where the code comes from."""
 from __future__ import annotations
 
-import os
 
 from guardsh.engine.expansion import Expansion, Reader, expand_one, inner_text
 from guardsh.engine.model import Command, Word
@@ -20,8 +19,8 @@ def short(text: str) -> str:
 def emit(cmd: Command, words: list[Word], label: str, text: str, out: Expansion, reader: Reader,
           depth: int) -> None:
     """Classify a pseudo-command found inside ``cmd``'s code."""
-    pseudo = Command(words=tuple(words), assignments=cmd.assignments, text=short(text),
-                     via=cmd.via + (label,), args_from_stdin=cmd.args_from_stdin)
+    pseudo = cmd.replace(words=tuple(words), redirects=(), text=short(text), via=cmd.via + (label,), stdin=None,
+                         stdin_from=None)
     expand_one(pseudo, reader, out, depth + 1)
 
 
@@ -56,8 +55,7 @@ def read_code_file(cmd: Command, word: Word, what: str, out: Expansion, reader: 
         return None
     text = reader.read(word.value)
     if text is None:
-        full = os.path.join(reader.cwd, os.path.expanduser(word.value))
-        if reader.read_files and not os.path.lexists(full):
+        if reader.exists(word.value) is False:
             return None  # the CLI reports a missing file; nothing runs
         opaque(cmd, f"{cmd.program} runs {what} from {word.value}, which guardsh cannot read", out)
     return text
