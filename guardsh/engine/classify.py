@@ -139,7 +139,7 @@ class Classifier:
 def _could_apply(match: dict[str, Any], cmd: Command) -> bool:
     """Cheap pre-check for rules on every program: redirection rules need a redirection,
     assignment rules an assignment (most commands have neither)."""
-    if not cmd.redirects and ("redirects" in match or "redirect_paths" in match):
+    if not cmd.redirects and ("redirects" in match or "redirect_paths" in match or "all_redirect_paths" in match):
         return False
     return bool(cmd.assignments) or "assigns" not in match
 

@@ -70,6 +70,10 @@ def check(cond: dict[str, Any], cmd: Command, view: View, ctx: Context, skip: in
         elif key == "redirects":
             if not any(r.writes and r.target is not None and any_match(want, r.target.value) for r in cmd.redirects):
                 return False
+        elif key == "all_redirect_paths":
+            targets = [r.target for r in cmd.redirects if r.writes and r.target is not None]
+            if not targets or not all(ctx.path_classes(t, cmd.cwd, cmd.created) & set(want) for t in targets):
+                return False
         elif key == "redirect_paths":
             if not any(r.writes and r.target is not None and ctx.path_classes(r.target, cmd.cwd, cmd.created) & set(want)
                        for r in cmd.redirects):

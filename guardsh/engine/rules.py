@@ -38,10 +38,10 @@ CACHE_FORMAT = 5
 RISKS = ("read-only", "reversible", "destructive", "catastrophic")
 PATH_CLASSES = (
     "root", "critical", "system", "home", "secrets", "git-dir", "guardsh", "protected", "device",
-    "workspace", "workspace-root", "outside-workspace", "temp", "regenerable", "cache", "unresolved",
+    "workspace", "workspace-root", "outside-workspace", "temp", "regenerable", "cache", "unresolved", "own",
 )
 LIST_KEYS = ("flags", "all_flags", "args", "words", "paths", "all_paths", "dest_paths", "source_paths", "redirects",
-             "redirect_paths",
+             "redirect_paths", "all_redirect_paths",
              "stdin_from", "assigns", "via")
 MATCH_KEYS = ("program", "subcommand", "options", "stdin", "env", "args_from_stdin", "min_args") + LIST_KEYS
 RULE_KEYS = ("id", "risk", "reason", "match", "unless", "suggest", "examples")
@@ -165,7 +165,7 @@ def compile_condition(ck: _Checker, cond: Any, rule: str, key: str, need_program
             vals = ck.str_list(v, cond, rule, f"{key}.{k}")
             if vals is None:
                 continue
-            if k in ("paths", "all_paths", "dest_paths", "source_paths", "redirect_paths"):
+            if k in ("paths", "all_paths", "dest_paths", "source_paths", "redirect_paths", "all_redirect_paths"):
                 bad = [c for c in vals if c not in PATH_CLASSES]
                 if bad:
                     ck.error(cond, rule, f"{key}.{k}", f"unknown path class {bad[0]!r} (known: {', '.join(PATH_CLASSES)})")

@@ -39,6 +39,7 @@ MAX_CALLS = 256
 MAX_LOOP_VALUES = 32
 DECLARATIONS = frozenset({"export", "declare", "typeset", "local", "readonly"})
 STATUS_TRUE = frozenset({"true", ":"})
+DIRECTORY_CHANGES = frozenset({"cd", "pushd", "popd"})
 EMPTY: frozenset[str] = frozenset()
 
 
@@ -119,6 +120,7 @@ class Walker:
         self.jobs = 0  # >0 inside a background job (a recursive call there is a fork bomb)
         self.pipe: tuple[str | None, Any] | None = None  # what feeds the command being dispatched
         self.returned = False
+        self.failed_state: State | None = None  # the state if the last builtin failed, when it differs
 
     # --- structure
 
@@ -203,20 +205,46 @@ class Walker:
         return status
 
     def and_or(self, n: T.AndOr, st: State, pipe: tuple[str | None, Any] | None) -> int | None:
-        status = self.node(n.first, st, pipe)
+        success, failure = self.and_or_outcomes(n, st, pipe)
+        final = _join(success, failure)
+        if final is not None and final is not st:
+            st.become(final)
+        if failure is None:
+            return 0
+        return 1 if success is None else None
+
+    def outcomes(self, n: Any, st: State, pipe: tuple[str | None, Any] | None) -> tuple[State | None, State | None]:
+        """(the state if ``n`` succeeds, the state if it fails); None where that cannot happen.
+        ``st`` is used up: it becomes one of the two."""
+        if type(n) is T.AndOr:
+            return self.and_or_outcomes(n, st, pipe)
+        self.failed_state = None
+        status = self.node(n, st, pipe)
+        if st.exited or status == 0:
+            return st, None
+        if status == 1:
+            return None, st
+        failed, self.failed_state = self.failed_state, None
+        return st, failed if failed is not None else st.copy()
+
+    def and_or_outcomes(self, n: T.AndOr, st: State,
+                        pipe: tuple[str | None, Any] | None) -> tuple[State | None, State | None]:
+        """``a && b || c``: each part runs in the state of the outcome it follows (b only where a
+        succeeded, c only where what came before failed); the rest is skipped, not merged in."""
+        success, failure = self.outcomes(n.first, st, pipe)
         for op, part in n.rest:
-            if st.exited:
-                break
-            if status is None:
-                branch = st.copy()
-                self.uncertain += 1
-                self.node(part, branch, pipe)
-                self.uncertain -= 1
-                st.merge(branch)
-            elif (status == 0) == (op == "&&"):
-                status = self.node(part, st, pipe)
-            # else: the part cannot run (false && x, true || x); the status stays
-        return status
+            runner, other = (success, failure) if op == "&&" else (failure, success)
+            if runner is None or runner.exited:
+                continue  # false && x, true || x: the part cannot run
+            maybe = other is not None
+            self.uncertain += maybe
+            s2, f2 = self.outcomes(part, runner, pipe)
+            self.uncertain -= maybe
+            if op == "&&":
+                success, failure = s2, _join(failure, f2)
+            else:
+                success, failure = _join(success, s2), f2
+        return success, failure
 
     def pipeline(self, n: T.Pipeline, st: State, pipe: tuple[str | None, Any] | None) -> int | None:
         if len(n.parts) == 1:
@@ -234,34 +262,36 @@ class Walker:
         return status if not n.bang else None
 
     def if_clause(self, n: T.If, st: State, pipe: tuple[str | None, Any] | None) -> int | None:
+        """Each body runs where its condition succeeds; the next clause where it fails."""
         self.compound_redirects(n.redirects, st, n)
-        others: list[State] = []
-        decided = False
+        ends: list[State] = []
+        current: State | None = st
         for cond, body in n.clauses:
-            status = self.node(cond, st, pipe)
-            if st.exited:
-                decided = True
+            assert current is not None
+            success, failure = self.outcomes(cond, current, pipe)
+            if success is not None:
+                maybe = failure is not None or bool(ends)
+                self.uncertain += maybe
+                if not success.exited:
+                    self.node(body, success, pipe)
+                self.uncertain -= maybe
+                ends.append(success)
+            current = failure
+            if current is None:
                 break
-            if status == 0:
-                self.node(body, st, pipe)
-                decided = True
-                break
-            if status == 1:
-                continue
-            branch = st.copy()
-            self.uncertain += 1
-            self.node(body, branch, pipe)
-            self.uncertain -= 1
-            others.append(branch)
-        if not decided and n.orelse is not None:
-            if others:
-                self.uncertain += 1
-            self.node(n.orelse, st, pipe)
-            if others:
-                self.uncertain -= 1
-        for other in others:
-            st.merge(other)
-        return None if others else 0
+        if current is not None:
+            maybe = bool(ends)
+            self.uncertain += maybe
+            if n.orelse is not None:
+                self.node(n.orelse, current, pipe)
+            self.uncertain -= maybe
+            ends.append(current)
+        final = ends[0]
+        for other in ends[1:]:
+            final = _join(final, other)  # type: ignore[assignment]
+        if final is not st:
+            st.become(final)
+        return 0 if len(ends) == 1 else None
 
     def loop(self, n: T.Loop, st: State, pipe: tuple[str | None, Any] | None) -> int | None:
         self.compound_redirects(n.redirects, st, n)
@@ -277,6 +307,8 @@ class Walker:
         for _ in range(2):
             body = st.copy()
             once(body)
+            if body.exited:
+                break  # the body ends the shell on this path: after the loop, only the other paths
             changed = _differs(st, body)
             st.merge(body)
             if not changed or self.budget.exceeded:
@@ -440,7 +472,10 @@ class Walker:
         self.pipe = pipe
         self.dispatch(cmd, st)
         self.pipe = None
+        before = st.copy() if first.value in DIRECTORY_CHANGES else None
         status = builtin_effects(self, cmd, st)
+        if status is None and before is not None:
+            self.failed_state = before  # a cd that fails changes nothing
         self.last_output = (cmd, pipe, st) if len(words) < 256 else UNKNOWN
         return status
 
@@ -962,13 +997,13 @@ def _unalias(w: Walker, cmd: Command, st: State) -> int | None:
 
 
 def _exit(w: Walker, cmd: Command, st: State) -> int | None:
-    if not w.uncertain:
-        st.exited = True
+    """Nothing after it runs on this path (where paths meet, an exited one drops out)."""
+    st.exited = True
     return None
 
 
 def _return(w: Walker, cmd: Command, st: State) -> int | None:
-    if not w.uncertain and w.budget.stack:
+    if w.budget.stack:
         st.exited = True
         w.returned = True
     return None
@@ -1315,23 +1350,83 @@ def _printf(fmt: str, args: list[str]) -> Any:
 
 # --- known outputs of command substitutions -----------------------------------------------------
 
+PURE_OUTPUT = frozenset({"pwd", "mktemp", "dirname", "basename", "realpath", "readlink", "git", "echo", "printf"})
+
+
 def _known_output(inner: str, st: State, reader: Reader) -> str | None:
-    """``$(mktemp ...)``: a fresh path that the command owns; ``$(pwd)``: the cwd.  Everything else
-    a command substitution prints is unknown."""
+    """What a command substitution prints, for the few commands whose output guardsh can work out
+    without running anything: ``mktemp`` (a new path the command owns), ``pwd``, ``dirname``,
+    ``basename``, ``realpath``/``readlink -f``, ``git rev-parse --show-toplevel``, ``echo`` and
+    ``printf`` of known words.  Everything else a substitution prints is unknown."""
     text = inner.strip()
-    if not text.startswith(("mktemp", "pwd")):
+    if text.split(" ", 1)[0] not in PURE_OUTPUT:
         return None
     try:
         toks = tokenize(text)
     except LexError:
         return None
-    if any(t.kind != "word" or t.word is None or t.word.dynamic for t in toks):
+    argv: list[str] = []
+    for tok in toks:
+        if tok.kind != "word" or tok.word is None:
+            return None  # a list, a pipe or a redirection: not one plain command
+        words = expand_word(tok.raw, st) if needs_expansion(tok.raw) else [tok.word]
+        if any(w.dynamic or w.glob for w in words):
+            return None
+        argv.extend(w.value for w in words)
+    if not argv:
         return None
-    argv = [t.word.value for t in toks if t.word is not None]
-    if argv == ["pwd"] or argv == ["pwd", "-L"]:
-        return st.cwd
-    if argv[0] != "mktemp":
-        return None
+    printed = _pure_output(argv, st, reader)
+    return printed.rstrip("\n") if printed is not None else None
+
+
+def _pure_output(argv: list[str], st: State, reader: Reader) -> str | None:
+    prog, args = argv[0], argv[1:]
+    if prog == "pwd":
+        return st.cwd if not args or args == ["-L"] else None
+    if prog == "dirname" and len(args) == 1:
+        return _dirname(args[0])
+    if prog == "basename" and args and len(args) <= 2 and not args[0].startswith("-"):
+        base = args[0].rstrip("/").rsplit("/", 1)[-1] or ("/" if args[0].startswith("/") else "")
+        if len(args) == 2 and base.endswith(args[1]) and base != args[1]:
+            base = base[: -len(args[1])]
+        return base
+    if prog in ("realpath", "readlink") and reader.read_files and st.cwd is not None:
+        paths = [a for a in args if not a.startswith("-")]
+        flags = [a for a in args if a.startswith("-")]
+        if len(paths) != 1 or (prog == "readlink" and not ({"-f", "-e", "-m"} & set(flags))):
+            return None
+        return os.path.realpath(os.path.join(st.cwd, paths[0]))
+    if prog == "git" and args == ["rev-parse", "--show-toplevel"] and reader.read_files and st.cwd is not None:
+        path = st.cwd
+        while True:
+            if os.path.exists(os.path.join(path, ".git")):
+                return path
+            parent = os.path.dirname(path)
+            if parent == path:
+                return None
+            path = parent
+    if prog == "echo":
+        cmd = Command(words=tuple(Word(a) for a in argv))
+        out = output_of(cmd, None, st)
+        return out if isinstance(out, str) else None
+    if prog == "printf" and args:
+        out = _printf(args[0], args[1:])
+        return out if isinstance(out, str) else None
+    if prog == "mktemp":
+        return _mktemp(args, st)
+    return None
+
+
+def _dirname(path: str) -> str:
+    stripped = path.rstrip("/")
+    if not stripped:
+        return "/" if path else "."
+    head = stripped.rsplit("/", 1)[0] if "/" in stripped else "."
+    return head.rstrip("/") or "/" if "/" in stripped else "."
+
+
+def _mktemp(args: list[str], st: State) -> str | None:
+    argv = ["mktemp"] + args
     directory = False
     base: str | None = None
     use_tmp = False
@@ -1431,6 +1526,16 @@ def _subs_of(command: Command) -> list[str]:
             except LexError:
                 subs.append(r.heredoc)
     return subs
+
+
+def _join(a: State | None, b: State | None) -> State | None:
+    """Where two control paths meet (either may be impossible: None)."""
+    if a is None or (a.exited and b is not None):
+        return b
+    if b is None or b is a or b.exited:
+        return a
+    a.merge(b)
+    return a
 
 
 def _differs(a: State, b: State) -> bool:

@@ -65,8 +65,9 @@ def run_shell(argv0: str, args: list[str]) -> int:
         sys.stderr.write(f"guardsh: the config failed to load, so every command is refused:\n{config_error}\n")
         _audit_refusal(text, None, config, "the config failed to load")
         return EXIT_REFUSED
+    startup = _startup_file(inv, args)
     verdict = classify_for_shell(text, config, params, stdin_is_tty=_isatty(0) if stdin_data is None else True,
-                                 startup=_startup_file(inv, args))
+                                 startup=startup, exact_env=not inv.login and not inv.interactive)
     if verdict is None:
         _audit_refusal(text, None, config, "the rules failed to load")
         return EXIT_REFUSED
@@ -117,7 +118,9 @@ def _audit_refusal(text: str, verdict, config: Config, error: str | None) -> Non
 
 
 def classify_for_shell(text: str, config: Config, params: dict[str, str] | None, stdin_is_tty: bool,  # type: ignore[no-untyped-def]
-                       startup: str | None = None):
+                       startup: str | None = None, exact_env: bool = False):
+    """The verdict on what this shell will run.  ``exact_env``: bash gets exactly this process's
+    environment (no login profile or rc file in between), so a variable it lacks is unset."""
     from guardsh.engine.classify import Classifier
     from guardsh.engine.context import Context
     from guardsh.engine.rules import RuleError, load_rules
@@ -139,6 +142,7 @@ def classify_for_shell(text: str, config: Config, params: dict[str, str] | None,
         # an interactive shell sources its rc file (--rcfile FILE, else ~/.bashrc) first
         classified = f"source {_quote(startup)}\n{classified}"
     ctx = Context(os.getcwd(), config, stdin_is_tty=stdin_is_tty)
+    ctx.env_complete = exact_env
     verdict = Classifier(rules, config).classify(classified, ctx, params)
     return verdict
 
