@@ -4,6 +4,7 @@ shell commands (``submodule foreach``, ``rebase --exec``, ``bisect run``), ``kub
 from __future__ import annotations
 
 from guardsh.engine.expansion import Expansion, Reader, expand_one, inner_command, inner_text, join_words, skip_options
+from guardsh.engine.gitalias import expand_alias
 from guardsh.engine.model import Command, Word
 
 SSH_VALUE_OPTIONS = "bcDEeFIiJLlmOopQRSWwB"
@@ -53,6 +54,8 @@ def handle_git(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None
                 inner_text(plain, v.partition("=")[2], "git rebase --exec", out, reader, depth)
     elif sub == "bisect" and i + 1 < len(values) and values[i + 1] == "run":
         inner_command(plain, i + 2, "git bisect run", out, reader, depth)
+    else:
+        expand_alias(cmd, i, reader, out, depth)  # git NAME: an alias runs what it names
 
 
 def handle_kubectl(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
