@@ -99,6 +99,23 @@ def expand_script(text: str, reader: Reader, state: State | None = None) -> Expa
     return out
 
 
+def session_state(ctx: Any, definitions: str) -> State:
+    """The state of an interactive bash, from what it prints of itself (``declare -p; declare -f;
+    alias -p; shopt -p expand_aliases``): bash's own syntax, read as a script that runs nothing."""
+    state = State(ctx.cwd, ctx.env, ctx.home, env_complete=True, params=["bash"])
+    state.expand_aliases = True  # an interactive shell expands aliases unless told not to
+    out = Expansion(lambda cmd, reader, out, depth: None, walk_script)
+    try:
+        walk_script(definitions, state, Reader(ctx.cwd, read_files=False), out)
+    except Exception:  # noqa: BLE001 - definitions guardsh cannot read: nothing known of them
+        state = State(ctx.cwd, ctx.env, ctx.home, env_complete=False, params=["bash"])
+        state.expand_aliases = True
+    if out.problems:
+        state.forget_all_vars()
+    state.fs = State(None, {}, "").fs  # what earlier lines wrote is on the disk now, not in this command
+    return state
+
+
 class Walker:
     """Walks one text (node offsets refer to it)."""
 

@@ -71,6 +71,9 @@ class InnerBash:
         self.ps2 = "> "
         self.pwd = os.getcwd()
         self.env: dict[str, str] = dict(env)
+        # the shell's own definitions after the last line, as bash prints them: every variable,
+        # function and alias, and whether aliases expand (the engine reads them as shell code)
+        self.definitions = ""
         self.exited: int | None = None
         self._buf = b""
         # __guardsh_ret restores $? after the hook; history is ours (the hook lines must not show
@@ -83,8 +86,9 @@ class InnerBash:
 
     def hook(self) -> str:
         return (f"__guardsh_rc=$?; {{ builtin printf '%s\\037%s\\037%s\\037%s\\037' \"$__guardsh_rc\" \"${{PS1@P}}\" "
-                f"\"${{PS2@P}}\" \"$PWD\"; builtin declare -px; builtin printf '\\036'; }} >&{STATUS_FD} 2>/dev/null; "
-                "__guardsh_ret \"$__guardsh_rc\"")
+                f"\"${{PS2@P}}\" \"$PWD\"; builtin declare -px; builtin printf '\\037'; builtin declare -p; "
+                "builtin declare -f; builtin alias -p; builtin shopt -p expand_aliases; "
+                f"builtin printf '\\036'; }} >&{STATUS_FD} 2>/dev/null; __guardsh_ret \"$__guardsh_rc\"")
 
     def send_raw(self, text: str) -> bool:
         """Send ``text`` and the hook; wait until bash has run both.  False when bash is gone."""
@@ -118,8 +122,8 @@ class InnerBash:
             signal.signal(signal.SIGINT, old)
         record, self._buf = self._buf.split(END, 1)
         self.take_terminal()
-        parts = record.split(SEP, 4)
-        if len(parts) == 5:
+        parts = record.split(SEP, 5)
+        if len(parts) == 6:
             try:
                 self.status = int(parts[0])
             except ValueError:
@@ -127,6 +131,7 @@ class InnerBash:
             dec = [p.decode("utf-8", "surrogateescape") for p in parts]
             self.ps1, self.ps2, self.pwd = _visible(dec[1]), _visible(dec[2]), dec[3]
             self.env = _parse_declare(dec[4]) or self.env
+            self.definitions = dec[5]
             try:
                 os.chdir(self.pwd)
             except OSError:
@@ -210,8 +215,9 @@ class Session:
         self.config_error = config_error
         self.inner = InnerBash(bash, dict(os.environ))
         self._risk_cache: dict[str, str] = {}
+        self._state: tuple[str, str, object] | None = None  # (cwd, definitions, the state they make)
 
-    # classification, as in -c mode
+    # classification, as in -c mode, in the state the inner bash is in now
     def verdict(self, text: str):  # type: ignore[no-untyped-def]
         from guardsh.engine.classify import Classifier
         from guardsh.engine.context import Context
@@ -222,7 +228,17 @@ class Session:
         except RuleError:
             return None
         ctx = Context(self.inner.pwd, self.config, env=self.inner.env, stdin_is_tty=True)
-        return Classifier(rules, self.config).classify(text, ctx)
+        return Classifier(rules, self.config).classify(text, ctx, state=self.state(ctx))
+
+    def state(self, ctx):  # type: ignore[no-untyped-def]
+        """The inner bash's state: its cwd, every variable, function and alias it has now (so a
+        function defined on one line is classified where a later line calls it)."""
+        from guardsh.engine.walk import session_state
+
+        key = (self.inner.pwd, self.inner.definitions)
+        if self._state is None or self._state[:2] != key:
+            self._state = key + (session_state(ctx, self.inner.definitions),)
+        return self._state[2].copy()  # type: ignore[attr-defined]
 
     def risk_label(self, text: str) -> str:
         if not text.strip():

@@ -86,6 +86,21 @@ def test_a_refused_line_never_reaches_bash(plain: pexpect.spawn, tmp_path: Path)
     assert "touch reached && rm -rf keep" in audit and '"refused"' in audit
 
 
+def test_definitions_carry_over_to_later_lines(plain: pexpect.spawn, tmp_path: Path) -> None:
+    """Issue 12: a function or alias defined on one line is classified where a later line uses it,
+    with the variables the shell has then."""
+    work = tmp_path / "work"
+    (work / "keep").mkdir()
+    (work / "build").mkdir()
+    assert "refused" not in run(plain, "nuke() { rm -rf \"$1\"; }; alias zap='rm -rf'; T=build")
+    out = run(plain, "nuke keep")
+    assert "guardsh: refused (destructive" in out and (work / "keep").is_dir()
+    out = run(plain, "zap keep")
+    assert "guardsh: refused (destructive" in out and (work / "keep").is_dir()
+    assert "refused" not in run(plain, 'nuke "$T"')  # the shell's own variable: build, regenerable
+    assert not (work / "build").exists() and (work / "keep").is_dir()
+
+
 BLOCKER = f"{sys.executable} -c \"import time; print('blocking', flush=True); time.sleep(60)\""
 
 
