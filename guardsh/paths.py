@@ -46,6 +46,11 @@ def _xdg(env: Env | None, var: str, *default: str) -> str:
     return os.path.join(home(env), *default)
 
 
+def xdg_config_home(env: Env | None = None) -> str:
+    """$XDG_CONFIG_HOME, or ~/.config: the base other tools' config lives under too (git's)."""
+    return _xdg(env, "XDG_CONFIG_HOME", ".config")
+
+
 # --- config and rules ------------------------------------------------------------------------
 
 def config_dir(env: Env | None = None) -> str:

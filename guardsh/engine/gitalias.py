@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import shlex
 
+from guardsh import paths
 from guardsh.engine.expansion import Expansion, Reader, expand_one, inner_text, join_words
 from guardsh.engine.model import Command, Word
 from guardsh.engine.state import UNKNOWN
@@ -123,8 +124,7 @@ def _config_files(cmd: Command, reader: Reader, state: State | None, options: li
     if env.get("GIT_CONFIG_GLOBAL"):
         files.append(env["GIT_CONFIG_GLOBAL"])
     elif home:
-        xdg = env.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
-        files.append(os.path.join(xdg, "git", "config"))
+        files.append(os.path.join(paths.xdg_config_home({**env, "HOME": home}), "git", "config"))
         files.append(os.path.join(home, ".gitconfig"))
     gitdir = _git_dir(cmd, env)
     if gitdir is not None:
