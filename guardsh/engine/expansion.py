@@ -249,12 +249,14 @@ def inner_command(cmd: Command, start: int, label: str, out: Expansion, reader: 
 
 
 def inner_text(cmd: Command, text: str, label: str, out: Expansion, reader: Reader, depth: int,
-               params: dict[str, str] | None = None, args_from_stdin: bool = False, scope: str = "child") -> None:
+               params: dict[str, str] | None = None, args_from_stdin: bool = False, scope: str = "child",
+               cwd: str | None | bool = False) -> None:
     """Classify shell text that a wrapper will run (``bash -c``, ``eval``, ``ssh host CMD``).
 
     ``scope``: ``child`` for a new shell process (exported variables, the cwd, its own
     parameters), ``same`` for the current shell (``eval``, ``source``), ``remote`` for a shell on
-    another machine (nothing known)."""
+    another machine (nothing known).  ``cwd``: where the text runs, when not the command's own
+    directory (a task runner runs its recipes in the directory of the file that holds them)."""
     out.texts.append(text)
     assert out.walk is not None and out.state is not None
     state = out.state
@@ -269,6 +271,8 @@ def inner_text(cmd: Command, text: str, label: str, out: Expansion, reader: Read
             count = int(params.get("#", "0"))
             positional = [params.get("0", "bash")] + [params.get(str(k), "") for k in range(1, count + 1)]
         inner_state = state.child(positional)
+    if cwd is not False:
+        inner_state.cwd = cwd  # type: ignore[assignment]
     out.walk(text, inner_state, reader, out, cmd.via + (label,), depth + 1, args_from_stdin or cmd.args_from_stdin)
     out.state = state
     reader.cwd, reader.fs = saved_cwd, saved_fs

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from guardsh.engine.expansion import MAX_DEPTH, SHELLS, Expansion, Reader
 from guardsh.engine.model import Command
+from guardsh.engine.tasks import TASK_HANDLERS
 from guardsh.engine.remote import (
     handle_bundled_kubectl,
     handle_docker,
@@ -139,4 +140,5 @@ HANDLERS: dict[str, Callable[[Command, Reader, Expansion, int], None]] = {
     "watch": handle_watch,
     "flock": handle_flock,
     **INLINE_HANDLERS,
+    **TASK_HANDLERS,  # make, npm/pnpm/yarn scripts, just, tox, poetry run, task (issue 12)
 }
