@@ -8,18 +8,45 @@ home_dir="${GUARDSH_HOME:-$HOME/.local/share/guardsh}"
 if [ -z "${GUARDSH_BIN:-}" ]; then
   if [ "$(id -u)" = 0 ]; then GUARDSH_BIN=/usr/local/bin; else GUARDSH_BIN="$HOME/.local/bin"; fi
 fi
-python="${PYTHON:-}"
+python="${PYTHON:-}"; chosen="PYTHON"
 if [ -z "$python" ]; then
-  for candidate in python3 python3.13 python3.12 python3.11 python3.10; do
-    if command -v "$candidate" >/dev/null 2>&1 &&
-       "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
-      python="$(command -v "$candidate")"; break
-    fi
+  chosen="the fastest-starting suitable Python found"
+  # Every Python 3.10+ that can make a virtualenv; the launcher runs one per command, so take the
+  # one that starts fastest (Debian's optimised static /usr/bin/python3 usually beats a pyenv
+  # shared-library build by ~0.5-1 ms). PYTHON=/path/to/python3 overrides the choice.
+  seen=" "; candidates=()
+  for candidate in python3 python3.13 python3.12 python3.11 python3.10 /usr/bin/python3 /usr/local/bin/python3; do
+    path="$(command -v "$candidate" 2>/dev/null)" || continue
+    real="$("$path" -IS -c 'import sys; print(sys.executable if sys.version_info >= (3, 10) else "")' 2>/dev/null)" || continue
+    real="$(readlink -f "$real" 2>/dev/null || echo "$real")"
+    case "$seen" in *" $real "*) continue ;; esac
+    [ -n "$real" ] && "$real" -IS -c 'import venv, ensurepip' 2>/dev/null || continue
+    seen="$seen$real "; candidates+=("$real")
   done
+  if [ "${#candidates[@]}" -gt 1 ]; then
+    python="$("${candidates[0]}" -IS - "${candidates[@]}" <<'PICK'
+import os, sys, time
+def start(py):
+    best = float("inf")
+    for _ in range(15):
+        t = time.perf_counter()
+        pid = os.posix_spawn(py, [py, "-IS", "-c", "pass"], os.environ)
+        os.waitpid(pid, 0)
+        best = min(best, time.perf_counter() - t)
+    return best
+times = {py: start(py) for py in sys.argv[1:]}
+for py, t in times.items():
+    sys.stderr.write(f"    {py}: starts in {t * 1e3:.1f} ms\n")
+print(min(times, key=times.get))
+PICK
+)"
+  elif [ "${#candidates[@]}" = 1 ]; then
+    python="${candidates[0]}"
+  fi
 fi
-[ -n "$python" ] || { echo "install.sh: guardsh needs Python 3.10 or newer (set PYTHON=/path/to/python3)" >&2; exit 1; }
+[ -n "$python" ] || { echo "install.sh: guardsh needs Python 3.10 or newer with venv (set PYTHON=/path/to/python3)" >&2; exit 1; }
 
-echo "==> creating the virtualenv in $home_dir/venv (with $("$python" --version))"
+echo "==> creating the virtualenv in $home_dir/venv (with $("$python" --version), $python: $chosen)"
 mkdir -p "$home_dir"
 "$python" -m venv "$home_dir/venv"
 venv_py="$home_dir/venv/bin/python"

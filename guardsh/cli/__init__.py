@@ -33,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
 
             if name in WRAP_SHIMS:
                 return run_shim(argv0, args)
+        import gc
+
+        gc.disable()  # a short-lived process that execs bash: collections only cost (the session re-enables)
         from guardsh.shell.main import run_shell
 
         return run_shell(argv0, args)

@@ -54,6 +54,9 @@ def run_shell(argv0: str, args: list[str]) -> int:
         params = inv.params(name)
     else:
         if _isatty(0):
+            import gc
+
+            gc.enable()  # a long-lived session (guardsh.cli turned collection off for the -c path)
             from guardsh.shell.session import run_session  # the guarded interactive session
 
             return run_session(bash)
