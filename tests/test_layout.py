@@ -17,6 +17,7 @@ LAYERS = (
     ("audit", ("guardsh.audit",)),
     ("approval", ("guardsh.approval",)),
     ("shell", ("guardsh.shell",)),
+    ("daemon", ("guardsh.daemon",)),
     ("agents", ("guardsh.agents",)),
     ("cli", ("guardsh.cli", "guardsh.__main__")),
 )
