@@ -72,11 +72,30 @@ LAUNCHER
 chmod 755 "$tmp"
 mv -f "$tmp" "$launcher"
 
+# The native client (native/guardsh-client.c, libc only): asks the resident classifier (guardsh
+# daemon) and execs bash on its allow, else runs this launcher with the same argv. Built when a C
+# compiler is present; the shell links then point to it.
+shell_target="$launcher"
+cc_bin="$(command -v cc || command -v gcc || true)"
+if [ -n "$cc_bin" ]; then
+  mkdir -p "$home_dir/bin"
+  if "$cc_bin" -O2 -o "$home_dir/bin/guardsh.tmp" "$here/native/guardsh-client.c" \
+       -DGUARDSH_LAUNCHER="\"$launcher\"" -DGUARDSH_PYTHON="\"$(readlink -f "$venv_py")\"" 2>/dev/null; then
+    mv -f "$home_dir/bin/guardsh.tmp" "$home_dir/bin/guardsh"
+    shell_target="$home_dir/bin/guardsh"
+    echo "==> built the native client $shell_target (fast path: start the resident classifier with 'guardsh daemon install' or 'guardsh daemon start')"
+  else
+    rm -f "$home_dir/bin/guardsh.tmp"; echo "note: the native client did not compile; guardsh runs on Python alone"
+  fi
+else
+  echo "note: no C compiler (cc), so the native client is not built; guardsh runs on Python alone"
+fi
+
 # Links named bash and sh, for agents that pick their shell by name (Claude Code wants "bash"
 # in the path of CLAUDE_CODE_SHELL; Gemini CLI runs "bash" from PATH).
 mkdir -p "$home_dir/shell"
-ln -sfn "$launcher" "$home_dir/shell/bash"
-ln -sfn "$launcher" "$home_dir/shell/sh"
+ln -sfn "$shell_target" "$home_dir/shell/bash"
+ln -sfn "$shell_target" "$home_dir/shell/sh"
 
 # GUARDSH_SYSTEM_LINKS=1 (as root): shell links and tool shims system-wide, and the bash-named
 # guardsh in /etc/shells so it can be a login shell (chsh -s /usr/local/lib/guardsh/bin/bash USER;

@@ -12,6 +12,10 @@
  * SO_PEERCRED names that user, /proc/PID/exe is the expected interpreter, /proc/PID/cmdline is
  * "PYTHON -IS LAUNCHER daemon run ...", its environment has no LD_* variable and nothing traces it.
  *
+ * "guardsh hook AGENT" takes the same path: the agent's JSON (read from stdin) goes to the daemon;
+ * on its "print" the hook's answer is written to stdout, else the Python hook gets the same input
+ * back on fd 0 (a memory file) and decides.
+ *
  * Build: cc -O2 -o guardsh-client guardsh-client.c \
  *          -DGUARDSH_LAUNCHER='"/path/launcher"' -DGUARDSH_PYTHON='"/real/python3.11"'
  * optional: -DGUARDSH_SOCKET_DIR='"/dir"' (default /run/user/UID/guardsh, else /tmp/guardsh-UID),
@@ -28,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -52,9 +57,33 @@ static char *exec_name;   /* what the Python guardsh would see as sys.argv[0] */
 static int nargs;
 static char **args;       /* argv + 1 */
 
+/* A hook's stdin, once read: handed back to the Python hook on fallback. */
+static char *hook_input;
+static size_t hook_len;
+static int hook_taken;
+#define MAX_HOOK_INPUT (4 << 20)
+
+/* fd 0 delivers the hook input again (a memory file, else an unlinked temporary file). */
+static void give_back_stdin(void) {
+    int m = memfd_create("guardsh-hook-stdin", 0);
+    if (m < 0) m = open("/tmp", O_TMPFILE | O_RDWR, 0600);
+    if (m < 0) return; /* the Python hook then reads no input: it denies */
+    size_t done = 0;
+    while (done < hook_len) {
+        ssize_t n = write(m, hook_input + done, hook_len - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        done += (size_t)n;
+    }
+    lseek(m, 0, SEEK_SET);
+    dup2(m, 0);
+    close(m);
+}
+
 /* The Python guardsh decides: same argv; the launcher takes the name back from --guardsh-argv0. */
 static void fallback(const char *why) {
     if (getenv("GUARDSH_CLIENT_DEBUG")) dprintf(2, "guardsh-client: python path: %s\n", why);
+    if (hook_taken) give_back_stdin();
     char **v = calloc((size_t)nargs + 4, sizeof(char *));
     if (v) {
         v[0] = GUARDSH_LAUNCHER;
@@ -188,7 +217,33 @@ int main(int argc, char **argv) {
     while (*base == '-') base++;
     int own = strncmp(base, "guardsh", 7) == 0;
     if (!own && strcmp(base, "bash") != 0 && strcmp(base, "sh") != 0) fallback("not a shell name");
-    if (nargs < 1 || args[0][0] != '-') fallback("not a -c command");
+    /* guardsh hook AGENT (no options): the agent's JSON on stdin */
+    int hook = own && nargs == 2 && strcmp(args[0], "hook") == 0 &&
+               (!strcmp(args[1], "claude-code") || !strcmp(args[1], "codex") || !strcmp(args[1], "gemini") ||
+                !strcmp(args[1], "cursor"));
+    if (hook) {
+        size_t cap = 65536;
+        hook_input = malloc(cap);
+        if (!hook_input) fallback("out of memory");
+        hook_taken = 1;
+        for (;;) {
+            if (hook_len == cap) {
+                if (cap >= MAX_HOOK_INPUT) fallback("hook input too long");
+                char *r = realloc(hook_input, cap * 2);
+                if (!r) fallback("out of memory");
+                hook_input = r;
+                cap *= 2;
+            }
+            ssize_t n = read(0, hook_input + hook_len, cap - hook_len);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) break;
+            hook_len += (size_t)n;
+        }
+        if (memchr(hook_input, 0, hook_len)) fallback("hook input holds a NUL byte");
+        deadline = now_ms() + GUARDSH_TIMEOUT_MS;
+    } else if (nargs < 1 || args[0][0] != '-') {
+        fallback("not a shell command line or a plain hook");
+    }
 
 #ifdef GUARDSH_DAEMON_UID
     uid_t daemon_uid = (uid_t)GUARDSH_DAEMON_UID;
@@ -213,7 +268,7 @@ int main(int argc, char **argv) {
 
     char cwd[PATH_MAX], num[32];
     if (!getcwd(cwd, sizeof cwd)) fallback("no cwd");
-    int ok = put("GSH1\0\0\0\0", 8) && puts0("q") && puts0(exec_name) && puts0(cwd) && puts0(isatty(0) ? "1" : "0");
+    int ok = put("GSH1\0\0\0\0", 8) && puts0(hook ? "h" : "q") && puts0(exec_name) && puts0(cwd) && puts0(isatty(0) ? "1" : "0");
     snprintf(num, sizeof num, "%d", nargs);
     ok = ok && puts0(num);
     for (int i = 0; ok && i < nargs; i++) ok = puts0(args[i]);
@@ -222,6 +277,7 @@ int main(int argc, char **argv) {
     snprintf(num, sizeof num, "%d", envc);
     ok = ok && puts0(num);
     for (char **e = environ; ok && *e; e++) ok = puts0(*e);
+    if (ok && hook) ok = put(hook_input, hook_len);
     if (!ok) fallback("out of memory");
     /* the header: magic then the payload length, little-endian (8 bytes were reserved, with a NUL) */
     req_len -= 1;
@@ -266,7 +322,19 @@ int main(int argc, char **argv) {
         f[i] = p;
         p += strlen(p) + 1;
     }
-    if (p != end || strcmp(f[0], "allow") != 0 || f[1][0] != '/') fallback("not allowed by the daemon");
+    if (p != end) fallback("protocol: too many fields");
+    if (hook) { /* the hook's own answer, printed as the Python hook prints it */
+        if (strcmp(f[0], "print") != 0) fallback("not allowed by the daemon");
+        size_t len = strlen(f[1]), done = 0;
+        while (done < len) {
+            ssize_t n = write(1, f[1] + done, len - done);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) _exit(2); /* the agent left; a hook that fails to answer blocks (exit 2) */
+            done += (size_t)n;
+        }
+        _exit(0);
+    }
+    if (strcmp(f[0], "allow") != 0 || f[1][0] != '/') fallback("not allowed by the daemon");
 
     /* never exec ourselves as "bash" (a loop): Python reports that misconfiguration */
     char self[PATH_MAX], target[PATH_MAX];

@@ -17,8 +17,8 @@ LAYERS = (
     ("audit", ("guardsh.audit",)),
     ("approval", ("guardsh.approval",)),
     ("shell", ("guardsh.shell",)),
-    ("daemon", ("guardsh.daemon",)),
     ("agents", ("guardsh.agents",)),
+    ("daemon", ("guardsh.daemon",)),
     ("cli", ("guardsh.cli", "guardsh.__main__")),
 )
 # What the engine may never touch: it reads rules, config and the scripts it classifies, and that is all.

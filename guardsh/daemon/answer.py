@@ -29,34 +29,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-FALLBACK = "fallback"
-ALLOW = "allow"
+from guardsh.daemon.model import ALLOW, FALLBACK, Answer, Request, fallback  # noqa: F401 (re-exported)
+
 SHELL_NAMES = ("bash", "sh")
-
-
-class Request:
-    """What the client sent: the name it was exec'd by, its arguments, cwd, environment."""
-
-    __slots__ = ("name", "args", "cwd", "env", "stdin_tty", "pid", "ppid")
-
-    def __init__(self, name: str, args: list[str], cwd: str, env: dict[str, str], stdin_tty: bool,
-                 pid: int, ppid: int) -> None:
-        self.name, self.args, self.cwd, self.env = name, args, cwd, env
-        self.stdin_tty, self.pid, self.ppid = stdin_tty, pid, ppid
-
-
-class Answer:
-    """``ALLOW`` with the bash to exec, the argv[0] to give it and the recursion-guard token
-    (empty: leave the environment as it is), or ``FALLBACK`` with why (for the log)."""
-
-    __slots__ = ("verdict", "bash", "argv0", "token", "why")
-
-    def __init__(self, verdict: str, bash: str = "", argv0: str = "", token: str = "", why: str = "") -> None:
-        self.verdict, self.bash, self.argv0, self.token, self.why = verdict, bash, argv0, token, why
-
-
-def fallback(why: str) -> Answer:
-    return Answer(FALLBACK, why=why)
 
 
 class Classifier:
@@ -88,7 +63,16 @@ class Classifier:
             pass
 
     def answer(self, req: Request) -> Answer:
-        """Decide ``req`` in the client's cwd and environment (restored afterwards)."""
+        """Decide ``req`` (a shell argv) in the client's cwd and environment (restored afterwards)."""
+        return self._in_client_world(req, lambda: self._answer(req))
+
+    def answer_hook(self, req: Request, data: bytes) -> Answer:
+        """Answer ``guardsh hook AGENT`` with ``data`` on its stdin."""
+        from guardsh.daemon.hookanswer import answer_hook
+
+        return self._in_client_world(req, lambda: answer_hook(self, req, data))
+
+    def _in_client_world(self, req: Request, decide: Any) -> Answer:
         saved_env = dict(os.environ)
         try:
             saved_cwd = os.getcwd()
@@ -100,7 +84,8 @@ class Classifier:
                 return fallback("cwd")
             os.environ.clear()
             os.environ.update(req.env)
-            return self._answer(req)
+            answer: Answer = decide()
+            return answer
         except Exception as e:  # fail closed: the Python path decides (and reports)
             return fallback(f"{type(e).__name__}: {e}")
         finally:

@@ -4,13 +4,15 @@ One connection, one request, one answer.  Each message is ``GSH1``, a 4-byte lit
 payload length, then the payload: fields, each ending in a NUL byte (argv and environment
 entries cannot contain NUL, so nothing needs escaping).
 
-Request fields: ``q`` (a question; ``s`` asks for the status line instead), the name the client
+Request fields: ``q`` (a shell command line; ``h``: a hook, whose stdin follows the environment
+as one more field, and may hold no NUL; ``s`` asks for the status line instead), the name the client
 was exec'd by (its ``AT_EXECFN``: what ``sys.argv[0]`` of the Python guardsh would be), its cwd,
 ``1``/``0`` for stdin being a terminal, the argument count and the arguments (argv[1:]), the
 environment count and the ``NAME=value`` entries.
 
-Answer fields: ``allow`` or ``fallback``, the bash to exec, the recursion-guard token (empty:
-leave the environment alone), and a reason (for logs and tests).  Anything the client cannot
+Answer fields: ``allow`` or ``fallback`` (for a hook, ``print`` with the hook's output in the
+second field), the bash to exec, the recursion-guard token (empty: leave the environment alone),
+and a reason (for logs and tests).  Anything the client cannot
 read is a fallback; the client never allows on doubt.
 """
 from __future__ import annotations
@@ -48,34 +50,36 @@ def _text(b: bytes) -> str:
     return b.decode("utf-8", "surrogateescape")
 
 
-def parse_request(payload: bytes) -> tuple[str, str, list[str], str, bool, dict[str, str]]:
-    """(kind, name, args, cwd, stdin is a tty, environment)."""
+def parse_request(payload: bytes) -> tuple[str, str, list[str], str, bool, dict[str, str], bytes]:
+    """(kind, name, args, cwd, stdin is a tty, environment, stdin data: ``h`` only)."""
     f = split_fields(payload)
     try:
         kind, name, cwd, tty = _text(f[0]), _text(f[1]), _text(f[2]), f[3]
         argc = int(f[4])
         args = [_text(a) for a in f[5:5 + argc]]
         envc = int(f[5 + argc])
-        entries = f[6 + argc:]
+        entries = f[6 + argc:6 + argc + envc]
+        rest = f[6 + argc + envc:]
     except (IndexError, ValueError):
         raise ProtocolError("malformed request") from None
-    if kind not in ("q", "s") or tty not in (b"0", b"1") or len(args) != argc or len(entries) != envc \
-            or not cwd.startswith("/"):
+    if kind not in ("q", "s", "h") or tty not in (b"0", b"1") or len(args) != argc or len(entries) != envc \
+            or not cwd.startswith("/") or len(rest) != (1 if kind == "h" else 0):
         raise ProtocolError("malformed request")
     env: dict[str, str] = {}
     for entry in entries:
         k, eq, v = _text(entry).partition("=")
         if eq and k and k not in env:  # the first entry wins, as getenv(3) reads environ
             env[k] = v
-    return kind, name, args, cwd, tty == b"1", env
+    return kind, name, args, cwd, tty == b"1", env, rest[0] if rest else b""
 
 
-def encode_request(kind: str, name: str, args: list[str], cwd: str, stdin_tty: bool, env: dict[str, str]) -> bytes:
+def encode_request(kind: str, name: str, args: list[str], cwd: str, stdin_tty: bool, env: dict[str, str],
+                   data: bytes | None = None) -> bytes:
     def b(s: str) -> bytes:
         return s.encode("utf-8", "surrogateescape")
 
     return frame([b(kind), b(name), b(cwd), b"1" if stdin_tty else b"0", str(len(args)).encode(), *map(b, args),
-                  str(len(env)).encode(), *(b(f"{k}={v}") for k, v in env.items())])
+                  str(len(env)).encode(), *(b(f"{k}={v}") for k, v in env.items()), *([data] if kind == "h" else [])])
 
 
 def encode_answer(verdict: str, bash: str = "", token: str = "", why: str = "") -> bytes:

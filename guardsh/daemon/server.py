@@ -16,7 +16,8 @@ import sys
 
 from guardsh.cachefiles import flush
 from guardsh.daemon import protocol
-from guardsh.daemon.answer import ALLOW, Classifier, Request, fallback
+from guardsh.daemon.answer import Classifier
+from guardsh.daemon.model import ALLOW, PRINT, Request, fallback
 
 SOCKET_NAME = "daemon.sock"
 PID_NAME = "daemon.pid"
@@ -49,7 +50,7 @@ def handle(conn: socket.socket, classifier: Classifier, status: str) -> str:
     conn.settimeout(READ_TIMEOUT)
     try:
         n = protocol.header_length(recv_exact(conn, 8))
-        kind, name, args, cwd, tty, env = protocol.parse_request(recv_exact(conn, n))
+        kind, name, args, cwd, tty, env, data = protocol.parse_request(recv_exact(conn, n))
     except (protocol.ProtocolError, OSError):
         answer = fallback("protocol")
         kind = "q"
@@ -61,8 +62,9 @@ def handle(conn: socket.socket, classifier: Classifier, status: str) -> str:
         if ppid is None:
             answer = fallback("the client is gone")
         else:
-            answer = classifier.answer(Request(name, args, cwd, env, tty, pid, ppid))
-            if answer.verdict == ALLOW and _ppid(pid) != ppid:
+            req = Request(name, args, cwd, env, tty, pid, ppid)
+            answer = classifier.answer_hook(req, data) if kind == "h" else classifier.answer(req)
+            if answer.verdict in (ALLOW, PRINT) and _ppid(pid) != ppid:
                 answer = fallback("the client changed")  # pid reused meanwhile: not the process we judged
     conn.sendall(protocol.encode_answer(answer.verdict, answer.bash, answer.token, answer.why))
     return answer.verdict

@@ -82,4 +82,10 @@ def test_malformed_requests_are_rejected(payload: bytes) -> None:
 def test_request_round_trip() -> None:
     wire = protocol.encode_request("q", "/x/bash", ["-c", "ls é"], "/tmp", True, {"A": "1=2", "B": ""})
     n = protocol.header_length(wire[:8])
-    assert protocol.parse_request(wire[8:8 + n]) == ("q", "/x/bash", ["-c", "ls é"], "/tmp", True, {"A": "1=2", "B": ""})
+    assert protocol.parse_request(wire[8:8 + n]) == ("q", "/x/bash", ["-c", "ls é"], "/tmp", True, {"A": "1=2", "B": ""}, b"")
+
+
+def test_hook_request_round_trip() -> None:
+    wire = protocol.encode_request("h", "/x/guardsh", ["hook", "codex"], "/", False, {}, b'{"a": 1}')
+    n = protocol.header_length(wire[:8])
+    assert protocol.parse_request(wire[8:8 + n])[-1] == b'{"a": 1}'

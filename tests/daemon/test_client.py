@@ -125,7 +125,7 @@ def test_non_command_forms_go_to_python(args: tuple[str, ...], client: Path, dae
 
 def test_subcommands_go_to_python(client: Path, guardsh_env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     got = run(client, "version", env=guardsh_env, cwd=tmp_path)
-    assert got.returncode == 0 and got.stdout.startswith(b"guardsh ") and b"not a -c command" in got.stderr
+    assert got.returncode == 0 and got.stdout.startswith(b"guardsh ") and b"not a shell command line or a plain hook" in got.stderr
 
 
 def test_no_daemon(client: Path, guardsh_env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
