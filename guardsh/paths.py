@@ -179,6 +179,12 @@ def install_dir(env: Env | None = None) -> str:
     return os.path.join(home(env), ".local", "share", APP)
 
 
+def native_client(env: Env | None = None) -> str | None:
+    """The native client install.sh built (``<install dir>/bin/guardsh``), if there is one."""
+    path = os.path.join(install_dir(env), "bin", APP)
+    return path if os.path.isfile(path) and os.access(path, os.X_OK) else None
+
+
 def package_install_prefix() -> str | None:
     """The virtualenv guardsh runs from, when it runs from an installed copy (not a checkout)."""
     import sys
