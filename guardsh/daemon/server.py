@@ -80,7 +80,9 @@ def _ppid(pid: int) -> int | None:
         return None
 
 
-def worker(listener: socket.socket, classifier: Classifier) -> None:
+def worker(listener: socket.socket, classifier: Classifier, code: list[tuple[str, int, int]]) -> None:
+    import signal
+
     served = 0
     while True:
         try:
@@ -88,6 +90,10 @@ def worker(listener: socket.socket, classifier: Classifier) -> None:
         except InterruptedError:
             continue
         with conn:
+            if classifier.code_signature() != code:  # guardsh itself changed: restart on the new code
+                conn.sendall(protocol.encode_answer("fallback", "", "", "guardsh changed: the daemon restarts"))
+                os.kill(os.getppid(), signal.SIGHUP)
+                return
             try:
                 status = f"running pid {os.getppid()} worker {os.getpid()} served {served}"
                 handle(conn, classifier, status)
@@ -137,17 +143,20 @@ def serve(directory: str, workers: int, self_paths: tuple[str, ...]) -> int:
     os.replace(pid_path + ".tmp", pid_path)
     classifier = Classifier(self_paths)
     classifier.warm()
+    code = classifier.code_signature()
     flush()
     children: set[int] = set()
-    stopping = False
+    stopping = restart = False
 
-    def stop(_sig: int, _frame: object) -> None:
-        nonlocal stopping
+    def stop(sig: int, _frame: object) -> None:
+        nonlocal stopping, restart
         stopping = True
+        restart = sig == signal.SIGHUP
         raise _Stop  # interrupts os.wait (which PEP 475 would otherwise resume)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGHUP, stop)  # a worker saw guardsh's code change: exec the new code
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     sys.stderr.write(f"guardsh daemon: listening on {path} (pid {os.getpid()}, {workers} workers)\n")
     sys.stderr.flush()
@@ -156,10 +165,10 @@ def serve(directory: str, workers: int, self_paths: tuple[str, ...]) -> int:
             while len(children) < workers and not stopping:
                 pid = os.fork()
                 if pid == 0:
-                    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                    signal.signal(signal.SIGINT, signal.SIG_DFL)
+                    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                        signal.signal(sig, signal.SIG_DFL)
                     try:
-                        worker(listener, classifier)
+                        worker(listener, classifier, code)
                     finally:
                         os._exit(1)
                 children.add(pid)
@@ -183,10 +192,16 @@ def serve(directory: str, workers: int, self_paths: tuple[str, ...]) -> int:
                 os.waitpid(pid, 0)
             except ChildProcessError:
                 pass
-        try:  # only our own socket: a newer daemon may have replaced it
-            if os.stat(path).st_ino == ino:
-                os.unlink(path)
-                os.unlink(pid_path)
-        except OSError:
-            pass
+        if not restart:
+            try:  # only our own socket: a newer daemon may have replaced it
+                if os.stat(path).st_ino == ino:
+                    os.unlink(path)
+                    os.unlink(pid_path)
+            except OSError:
+                pass
+    if restart:  # the same process (pid, cmdline) on the new code: clients keep trusting it
+        sys.stderr.write("guardsh daemon: guardsh changed on disk; restarting\n")
+        sys.stderr.flush()
+        listener.close()
+        os.execv(sys.executable, sys.orig_argv)
     return 0

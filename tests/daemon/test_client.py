@@ -234,3 +234,22 @@ def test_fifty_concurrent_clients(client: Path, daemon, guardsh_env, tmp_path: P
         out, err = p.communicate(timeout=120)
         assert (out, p.returncode) == (f"client-{i}\n".encode(), i % 7)
         assert FELL_BACK not in err, err
+
+
+def test_guardsh_code_changed_restarts_the_daemon(client: Path, daemon, guardsh_env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """An upgrade (or edit) of guardsh's own code: the daemon answers no more with the old code; it
+    re-execs itself (same pid and command line, so the client trusts it again)."""
+    assert FELL_BACK not in run(client, "-c", "true", env=guardsh_env, cwd=tmp_path).stderr
+    module = Path(__file__).resolve().parents[2] / "guardsh" / "daemon" / "model.py"
+    st = module.stat()
+    os.utime(module, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    try:
+        got = run(client, "-c", "echo still-runs", env=guardsh_env, cwd=tmp_path)
+        assert b"python path: not allowed by the daemon" in got.stderr and got.stdout == b"still-runs\n"
+        assert b"restarting" in daemon.proc.stderr.readline()
+        assert b"listening" in daemon.proc.stderr.readline()
+        assert daemon.proc.poll() is None
+        again = run(client, "-c", "echo fast-again", env=guardsh_env, cwd=tmp_path)
+        assert again.stdout == b"fast-again\n" and FELL_BACK not in again.stderr, again.stderr
+    finally:
+        os.utime(module, ns=(st.st_atime_ns, st.st_mtime_ns))
