@@ -2,6 +2,8 @@
 # Install guardsh: a private virtualenv, a fast launcher on PATH, validated rules, and a demo.
 #   GUARDSH_HOME  where the virtualenv goes   (default: ~/.local/share/guardsh)
 #   GUARDSH_BIN   where the guardsh launcher goes (default: /usr/local/bin as root, else ~/.local/bin)
+#   PYTHON        the interpreter (default: the fastest-starting Python 3.10+ with venv found)
+#   GUARDSH_DAEMON=1  also install and enable the resident classifier (systemd user unit)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 home_dir="${GUARDSH_HOME:-$HOME/.local/share/guardsh}"
@@ -107,6 +109,9 @@ if [ "${GUARDSH_SYSTEM_LINKS:-0}" = 1 ]; then
   grep -qxF "$sysdir/bash" /etc/shells 2>/dev/null || echo "$sysdir/bash" >> /etc/shells
   echo "==> system links in $sysdir (registered $sysdir/bash in /etc/shells); put $sysdir first on PATH for the tool shims"
 fi
+
+# GUARDSH_DAEMON=1: also write and enable the resident classifier's systemd user unit.
+if [ "${GUARDSH_DAEMON:-0}" = 1 ]; then "$launcher" daemon install || true; fi
 
 echo "==> validating the rules (every rule's examples)"
 "$launcher" rules test

@@ -84,6 +84,15 @@ static void give_back_stdin(void) {
 static void fallback(const char *why) {
     if (getenv("GUARDSH_CLIENT_DEBUG")) dprintf(2, "guardsh-client: python path: %s\n", why);
     if (hook_taken) give_back_stdin();
+    char self[PATH_MAX], launcher[PATH_MAX];
+    ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (sl > 0 && realpath(GUARDSH_LAUNCHER, launcher)) {
+        self[sl] = 0;
+        if (strcmp(self, launcher) == 0) { /* built to fall back to itself: a loop, not a guard */
+            dprintf(2, "guardsh: %s is this client, not the Python guardsh; nothing was run\n", GUARDSH_LAUNCHER);
+            _exit(125);
+        }
+    }
     char **v = calloc((size_t)nargs + 4, sizeof(char *));
     if (v) {
         v[0] = GUARDSH_LAUNCHER;

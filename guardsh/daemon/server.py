@@ -40,8 +40,9 @@ def recv_exact(conn: socket.socket, n: int) -> bytes:
     return b"".join(chunks)
 
 
-def handle(conn: socket.socket, classifier: Classifier, status: str) -> str:
-    """Answer one connection; returns the verdict sent (for the worker's count)."""
+def handle(conn: socket.socket, classifier: Classifier, status: str, stale: bool = False) -> str:
+    """Answer one connection; returns the verdict sent (for the worker's count).  ``stale``:
+    guardsh's code changed since this daemon started: every question gets a fallback."""
     from guardsh.approval.protocol import peer_cred
 
     pid, uid, _gid = peer_cred(conn)
@@ -59,7 +60,9 @@ def handle(conn: socket.socket, classifier: Classifier, status: str) -> str:
             conn.sendall(protocol.encode_answer("status", "", "", status))
             return "status"
         ppid = _ppid(pid)
-        if ppid is None:
+        if stale:
+            answer = fallback("guardsh changed: the daemon restarts")
+        elif ppid is None:
             answer = fallback("the client is gone")
         else:
             req = Request(name, args, cwd, env, tty, pid, ppid)
@@ -90,16 +93,16 @@ def worker(listener: socket.socket, classifier: Classifier, code: list[tuple[str
         except InterruptedError:
             continue
         with conn:
-            if classifier.code_signature() != code:  # guardsh itself changed: restart on the new code
-                conn.sendall(protocol.encode_answer("fallback", "", "", "guardsh changed: the daemon restarts"))
-                os.kill(os.getppid(), signal.SIGHUP)
-                return
+            stale = classifier.code_signature() != code  # guardsh itself changed: restart on the new code
             try:
                 status = f"running pid {os.getppid()} worker {os.getpid()} served {served}"
-                handle(conn, classifier, status)
+                handle(conn, classifier, status, stale)
                 served += 1
             except OSError:
                 pass  # the client left (it timed out and fell back): nothing to do
+            if stale:
+                os.kill(os.getppid(), signal.SIGHUP)
+                return
         flush()  # caches the engine rebuilt (rules after a change, config)
 
 

@@ -160,7 +160,7 @@ def test_broken_daemon(mode: str, reason: bytes, tmp_path: Path, guardsh_bin: Pa
                        start_daemon, guardsh_env) -> None:  # type: ignore[no-untyped-def]
     """A daemon that passes every identity check but hangs or answers garbage: Python decides."""
     fake = impostor_launcher(tmp_path / "impostor", guardsh_bin)
-    client = build_client(tmp_path / "c", fake, socket_dir, timeout_ms=50)
+    client = build_client(tmp_path / "c", fake, socket_dir, timeout_ms=100 if mode == "hang" else 5000)
     start_daemon(socket_dir, launcher=fake, extra=(mode,))
     got = run(client, "-c", REFUSED_TEXT, env=guardsh_env, cwd=tmp_path)
     assert b"python path: " + reason in got.stderr, got.stderr
@@ -253,3 +253,9 @@ def test_guardsh_code_changed_restarts_the_daemon(client: Path, daemon, guardsh_
         assert again.stdout == b"fast-again\n" and FELL_BACK not in again.stderr, again.stderr
     finally:
         os.utime(module, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def test_client_built_to_fall_back_to_itself_runs_nothing(tmp_path: Path, socket_dir: Path, guardsh_env) -> None:  # type: ignore[no-untyped-def]
+    loop = build_client(tmp_path / "loop", tmp_path / "loop" / "guardsh", socket_dir)
+    got = run(loop, "-c", "echo must-not-run", env=guardsh_env, cwd=tmp_path)
+    assert got.returncode == 125 and got.stdout == b"" and b"nothing was run" in got.stderr
