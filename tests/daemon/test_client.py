@@ -205,8 +205,10 @@ def test_socket_directory_must_be_private_and_ours(damage: str, tmp_path: Path, 
         os.chown(socket_dir, 0, 0)
 
 
-def test_rules_changed_on_disk_before_next_answer(client: Path, daemon, guardsh_env, sandbox_home: Path,
-                                                  tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_rules_changed_on_disk_before_next_answer(daemon, guardsh_bin: Path, socket_dir: Path, guardsh_env,  # type: ignore[no-untyped-def]
+                                                  sandbox_home: Path, tmp_path: Path) -> None:
+    # a patient client: the daemon recompiles the rules (and checks their examples) before it answers
+    client = build_client(tmp_path / "patient", guardsh_bin, socket_dir, timeout_ms=120_000)
     first = run(client, "-c", "guardsh-test-tool --go", env=guardsh_env, cwd=tmp_path)
     assert FELL_BACK not in first.stderr and first.returncode == 127  # unknown program: reversible, runs
     rules = sandbox_home / ".config" / "guardsh" / "rules.d"
