@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from guardsh import paths
+from guardsh.engine import gitindex
 from guardsh.engine.config import Config
 from guardsh.engine.globs import any_match
 from guardsh.engine.model import Word
@@ -25,6 +26,7 @@ CRITICAL_DIRS = ("/", "/etc", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64
                  "/usr/bin", "/usr/lib", "/usr/sbin", "/usr/share", "/var/log", "/etc/ssh")
 UNRESOLVED = frozenset({"unresolved"})
 OWN = frozenset({"own"})
+RECOVERABLE = frozenset({"recoverable"})
 PROTECTED = frozenset({"root", "critical", "home", "secrets", "git-dir", "guardsh", "device"})
 
 
@@ -78,6 +80,8 @@ class Context:
         self._own: tuple[str, tuple[str, ...]] | None = None  # (~/.cache, guardsh's own dirs), when first needed
         self.protected_extra = tuple(os.path.normpath(os.path.expanduser(p)) for p in self.config.protected_paths)
         self._classes: dict[tuple[str, str], frozenset[str]] = {}
+        self._recoverable: dict[str, bool] = {}
+        self._indexes: dict[str, gitindex.Index | None] = {}
         self._workspaces: dict[str, str | None] = {self.cwd: self.workspace}
         # guardsh -c: the environment is exactly the one bash gets, so a variable it lacks is unset
         self.env_complete = False
@@ -145,10 +149,12 @@ class Context:
             value = joined if whole else os.path.join(joined, "_")
         return os.path.normpath(os.path.join(cwd, value))
 
-    def path_classes(self, word: Word, cwd: str | None, created: frozenset[str] = frozenset()) -> frozenset[str]:
+    def path_classes(self, word: Word, cwd: str | None, created: frozenset[str] = frozenset(),
+                     as_found: bool = False) -> frozenset[str]:
         """The classes of the path ``word`` names for a command running in ``cwd`` (None: unknown,
         so a relative path is unresolved); ``own`` when the command itself created it earlier and
-        it did not exist before."""
+        it did not exist before; ``recoverable`` when it is in the workspace, the disk is still as
+        the command found it (``as_found``), and git can restore every byte of it (gitindex)."""
         if cwd is None:
             if not word.value.startswith(("/", "~")):
                 return UNRESOLVED
@@ -163,7 +169,31 @@ class Context:
             path = self.resolve(word, cwd)
             if path is not None and self.owned(path, created):
                 return cached | OWN
+        if as_found and self.read_files and not word.glob and "workspace" in cached and "protected" not in cached:
+            path = self.resolve(word, cwd)
+            if path is not None and not any(_under(c, path) for c in created) and self.recoverable(path):
+                return cached | RECOVERABLE
         return cached
+
+    def forget_disk(self) -> None:
+        """Drop what was read off the disk for an earlier command (a context may serve many)."""
+        if self._recoverable or self._indexes:
+            self._recoverable.clear()
+            self._indexes.clear()
+
+    def recoverable(self, path: str) -> bool:
+        """A work-tree path whose content git's index holds: ``git restore`` gives it back."""
+        hit = self._recoverable.get(path)
+        if hit is None:
+            found = gitindex.work_tree_of(path)
+            index = None
+            if found is not None:
+                root, gitdir = found
+                if root not in self._indexes:
+                    self._indexes[root] = gitindex.load_index(root, gitdir)
+                index = self._indexes[root]
+            hit = self._recoverable[path] = index is not None and gitindex.recoverable(index, path)
+        return hit
 
     def owned(self, path: str, created: frozenset[str]) -> bool:
         """Created by the command itself (it, or a directory holding it), and not there before."""

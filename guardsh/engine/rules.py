@@ -39,6 +39,7 @@ RISKS = ("read-only", "reversible", "destructive", "catastrophic")
 PATH_CLASSES = (
     "root", "critical", "system", "home", "secrets", "git-dir", "guardsh", "protected", "device",
     "workspace", "workspace-root", "outside-workspace", "temp", "regenerable", "cache", "unresolved", "own",
+    "recoverable",
 )
 LIST_KEYS = ("flags", "all_flags", "args", "words", "paths", "all_paths", "dest_paths", "source_paths", "redirects",
              "redirect_paths", "all_redirect_paths",
