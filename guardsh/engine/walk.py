@@ -1144,16 +1144,40 @@ def file_effects(w: Walker, cmd: Command, st: State) -> None:
             if path is not None:
                 fs.write(path, _maybe(w, path, _stdin_content(cmd, st, w.pipe)), append=append)
     elif prog in ("curl", "wget"):
-        for k, a in enumerate(args):
-            if a.value in ("-o", "--output", "-O", "--output-document") and k + 1 < len(args) and not (
-                    prog == "curl" and a.value == "-O"):
-                path = _path(args[k + 1], cwd)
-                if path is not None:
-                    fs.write(path, UNKNOWN)
+        for target in _download_targets(prog, args):
+            path = _path(target, cwd) if target.value != "-" else None
+            if path is not None:
+                fs.write(path, UNKNOWN)
     elif prog == "git":
         _git_effects(args, cwd, st)
     elif prog in ("tar", "bsdtar"):
         _tar_effects(w, args, cwd, st)
+
+
+def _download_targets(prog: str, args: list[Word]) -> list[Word]:
+    """The files curl -o / wget -O write: ``-o F``, ``-oF``, ``-sSo F``, ``--output[=]F``."""
+    short, long = ("o", ("--output",)) if prog == "curl" else ("O", ("--output-document",))
+    found: list[Word] = []
+    k = 0
+    while k < len(args):
+        v = args[k].value
+        if v == "--":
+            break
+        if v in long and k + 1 < len(args):
+            found.append(args[k + 1])
+            k += 2
+            continue
+        if any(v.startswith(f + "=") for f in long):
+            found.append(Word(v.split("=", 1)[1]))
+        elif v.startswith("-") and not v.startswith("--") and short in v[1:]:
+            rest = v[v.index(short, 1) + 1:]
+            if rest:
+                found.append(Word(rest))
+            elif k + 1 < len(args):
+                found.append(args[k + 1])
+                k += 1
+        k += 1
+    return found
 
 
 def _copy_effects(w: Walker, prog: str, args: list[Word], positional: list[Word], cwd: str | None,
