@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 from guardsh import paths
-from guardsh.engine import gitindex
 from guardsh.engine.config import Config
 from guardsh.engine.globs import any_match
 from guardsh.engine.model import Word
@@ -26,7 +25,6 @@ CRITICAL_DIRS = ("/", "/etc", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64
                  "/usr/bin", "/usr/lib", "/usr/sbin", "/usr/share", "/var/log", "/etc/ssh")
 UNRESOLVED = frozenset({"unresolved"})
 OWN = frozenset({"own"})
-RECOVERABLE = frozenset({"recoverable"})
 PROTECTED = frozenset({"root", "critical", "home", "secrets", "git-dir", "guardsh", "device"})
 
 
@@ -81,7 +79,7 @@ class Context:
         self.protected_extra = tuple(os.path.normpath(os.path.expanduser(p)) for p in self.config.protected_paths)
         self._classes: dict[tuple[str, str], frozenset[str]] = {}
         self._recoverable: dict[str, bool] = {}
-        self._indexes: dict[str, gitindex.Index | None] = {}
+        self._indexes: dict[str, object] = {}  # work-tree root -> gitindex.Index or None
         self._workspaces: dict[str, str | None] = {self.cwd: self.workspace}
         # guardsh -c: the environment is exactly the one bash gets, so a variable it lacks is unset
         self.env_complete = False
@@ -149,12 +147,11 @@ class Context:
             value = joined if whole else os.path.join(joined, "_")
         return os.path.normpath(os.path.join(cwd, value))
 
-    def path_classes(self, word: Word, cwd: str | None, created: frozenset[str] = frozenset(),
-                     as_found: bool = False) -> frozenset[str]:
+    def path_classes(self, word: Word, cwd: str | None, created: frozenset[str] = frozenset()) -> frozenset[str]:
         """The classes of the path ``word`` names for a command running in ``cwd`` (None: unknown,
         so a relative path is unresolved); ``own`` when the command itself created it earlier and
-        it did not exist before; ``recoverable`` when it is in the workspace, the disk is still as
-        the command found it (``as_found``), and git can restore every byte of it (gitindex)."""
+        it did not exist before.  (``recoverable`` is asked for through ``path_in``: a workspace path
+        git can restore every byte of, while the disk is still as the command found it.)"""
         if cwd is None:
             if not word.value.startswith(("/", "~")):
                 return UNRESOLVED
@@ -169,11 +166,21 @@ class Context:
             path = self.resolve(word, cwd)
             if path is not None and self.owned(path, created):
                 return cached | OWN
-        if as_found and self.read_files and not word.glob and "workspace" in cached and "protected" not in cached:
-            path = self.resolve(word, cwd)
-            if path is not None and not any(_under(c, path) for c in created) and self.recoverable(path):
-                return cached | RECOVERABLE
         return cached
+
+    def path_in(self, want: frozenset[str], word: Word, cwd: str | None, created: frozenset[str] = frozenset(),
+                as_found: bool = False) -> bool:
+        """Whether the path has one of the classes ``want``; ``recoverable`` is looked up on disk
+        only when asked for and no cheaper class answers."""
+        classes = self.path_classes(word, cwd, created)
+        if classes & want:
+            return True
+        if "recoverable" not in want or not as_found or not self.read_files or word.glob or cwd is None:
+            return False
+        if "workspace" not in classes or "protected" in classes:
+            return False
+        path = self.resolve(word, cwd)
+        return path is not None and not any(_under(c, path) for c in created) and self.recoverable(path)
 
     def forget_disk(self) -> None:
         """Drop what was read off the disk for an earlier command (a context may serve many)."""
@@ -185,6 +192,8 @@ class Context:
         """A work-tree path whose content git's index holds: ``git restore`` gives it back."""
         hit = self._recoverable.get(path)
         if hit is None:
+            from guardsh.engine import gitindex  # imported only when a destruction is judged
+
             found = gitindex.work_tree_of(path)
             index = None
             if found is not None:

@@ -10,7 +10,6 @@ to ignore changes of, an untracked file anywhere in a directory) is not recovera
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 
@@ -151,6 +150,8 @@ def blob_sha(path: str, st: os.stat_result) -> str | None:
                 content = f.read(MAX_FILE + 1)
         except OSError:
             return None
+    import hashlib  # only when a destruction is judged (the allowed hot path never hashes)
+
     h = hashlib.sha1(b"blob %d\0" % len(content))
     h.update(content)
     return h.hexdigest()

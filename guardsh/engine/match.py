@@ -56,11 +56,12 @@ def check(cond: dict[str, Any], cmd: Command, view: View, ctx: Context, skip: in
         elif key == "all_paths":
             if not args or cmd.args_from_stdin:
                 return False
-            if not all(ctx.path_classes(a, cmd.cwd, cmd.created, cmd.as_found) & set(want) for a in args):
+            wanted = frozenset(want)
+            if not all(ctx.path_in(wanted, a, cmd.cwd, cmd.created, cmd.as_found) for a in args):
                 return False
         elif key == "dest_paths":
             dest = _destination(args, view, cmd.program)
-            if dest is None or not ctx.path_classes(dest, cmd.cwd, cmd.created, cmd.as_found) & set(want):
+            if dest is None or not ctx.path_classes(dest, cmd.cwd, cmd.created) & set(want):
                 return False
         elif key == "source_paths":
             dest = _destination(args, view, cmd.program)
@@ -72,10 +73,10 @@ def check(cond: dict[str, Any], cmd: Command, view: View, ctx: Context, skip: in
                 return False
         elif key == "all_redirect_paths":
             targets = [r.target for r in cmd.redirects if r.writes and r.target is not None]
-            if not targets or not all(ctx.path_classes(t, cmd.cwd, cmd.created, cmd.as_found) & set(want) for t in targets):
+            if not targets or not all(ctx.path_classes(t, cmd.cwd, cmd.created) & set(want) for t in targets):
                 return False
         elif key == "redirect_paths":
-            if not any(r.writes and r.target is not None and ctx.path_classes(r.target, cmd.cwd, cmd.created, cmd.as_found) & set(want)
+            if not any(r.writes and r.target is not None and ctx.path_classes(r.target, cmd.cwd, cmd.created) & set(want)
                        for r in cmd.redirects):
                 return False
         elif key == "stdin":
@@ -129,4 +130,4 @@ def _paths_any(want: tuple[str, ...], args: list[Word], cmd: Command, ctx: Conte
     wanted = set(want)
     if cmd.args_from_stdin and "unresolved" in wanted:
         return True
-    return any(ctx.path_classes(a, cmd.cwd, cmd.created, cmd.as_found) & wanted for a in args)
+    return any(ctx.path_classes(a, cmd.cwd, cmd.created) & wanted for a in args)
