@@ -497,7 +497,7 @@ BAD_RULES = {
     "invalid-yaml": ("rules:\n  - id: x\n    risk: [unclosed\n", ":4:"),
     "unknown-key": (
         "rules:\n  - id: local-thing\n    risk: destructive\n    reason: x\n    bogus_key: 1\n"
-        "    match: {program: foo}\n    examples: {hit: [foo], miss: [bar]}\n", ":2:"),
+        "    match: {program: foo}\n    examples: {hit: [foo], miss: [bar]}\n", ":5:"),  # the bad key's own line
     "bad-example": (
         "rules:\n  - id: local-thing\n    risk: destructive\n    reason: x\n"
         "    match: {program: foo}\n    examples: {hit: [bar], miss: [baz]}\n", "local-thing"),
