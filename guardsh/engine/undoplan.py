@@ -258,9 +258,10 @@ def plan_command(cmd: Command, home: str) -> CommandPlan | None:
             elif got_git is not None:
                 git.append(got_git)
                 remote = got_git.push is not None
-    if not files and not git and unknown is None:
+    files = [f for f in files if os.path.lexists(f.path)]  # what does not exist yet, it cannot destroy
+    if not files and not git and unknown is None and spec is None:
         return None
-    planned = (spec is not None and bool(files)) or bool(git)
+    planned = spec is not None or bool(git)
     return CommandPlan(cmd, tuple(files), tuple(git), unknown, remote, planned)
 
 
