@@ -82,7 +82,8 @@ def protect(verdict: Verdict, config: Config, cwd: str | None = None) -> Protect
             sys.stderr.write(f"guardsh: the snapshot before this command failed ({e}); "
                              "it does not run unattended, so it needs approval\n")
             return Protection(verdict, pending=found, ctx=ctx)
-        lowered = Verdict(verdict.command, config.decide(Risk.REVERSIBLE, verdict.parse == "opaque"),
+        unknown = any(n.startswith("unknown program: ") for n in verdict.notes)
+        lowered = Verdict(verdict.command, config.decide(Risk.REVERSIBLE, verdict.parse == "opaque", unknown),
                           Risk.REVERSIBLE, verdict.matches, verdict.parse, verdict.commands,
                           verdict.notes + (f"saved first as snapshot {sid} (guardsh undo {sid})",), verdict.texts)
         sys.stderr.write(line(sid))
