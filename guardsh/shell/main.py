@@ -96,12 +96,13 @@ def run_shell(argv0: str, args: list[str]) -> int:
     if verdict.decision == Decision.ASK or (verdict.risk == Risk.CATASTROPHIC and config.catastrophic_two_approvers):
         from guardsh.approval.request import request_approval  # a human decides (two people for catastrophic)
 
-        def before_run(approver: str) -> None:  # saved and recorded before the approval is used
+        def before_run(approver: str) -> str | None:  # saved and recorded before the approval is used
             from guardsh.undo.guard import after_approval
 
             sid = after_approval(protection, config) if protection is not None else None
             trail.record_invocation(text, verdict, "exec", config, approval="approved", approver=approver,
                                     snapshot=sid)
+            return sid  # the console shows it
 
         approval = request_approval(verdict, config, before_run)
         if approval.approved:

@@ -308,12 +308,13 @@ class Session:
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
                 from guardsh.approval.request import request_approval
 
-                def before_run(approver: str) -> None:
+                def before_run(approver: str) -> str | None:
                     from guardsh.undo.guard import after_approval
 
                     sid = after_approval(protection, self.config) if protection is not None else None
                     trail.record_invocation(text, verdict, "exec", self.config, approval="approved", approver=approver,
                                             snapshot=sid)
+                    return sid
 
                 approval = request_approval(verdict, self.config, before_run, env=self.inner.env)
                 if approval.approved:
