@@ -418,6 +418,20 @@ def _git_target(cmd: Command, cwd: str, home: str) -> GitTarget | str | None:
     return target
 
 
+def _git_subcommand(cmd: Command) -> str | None:
+    """git's subcommand word (after its global options), or None; a dynamic one is '?'."""
+    words = cmd.words
+    i = 1
+    while i < len(words):
+        w = words[i]
+        if w.dynamic:
+            return next(iter(GIT_TARGETS))  # cannot tell: look closer
+        if not w.value.startswith("-"):
+            return w.value
+        i += 2 if w.value in GIT_VALUES else 1
+    return None
+
+
 class Plan:
     """Everything a text would destroy locally.  ``complete``: every command that destroys
     something has a known plan (else ``unknown`` says which does not and why)."""
@@ -508,7 +522,9 @@ def lowerable(verdict: Verdict, found: Plan, ctx: Context, inside: bool = True, 
 def may_destroy(verdict: Verdict) -> bool:
     """A cheap first look: could any command destroy something (before any path is read)?"""
     for cmd in verdict.commands:
-        if cmd.program in FILE_TARGETS or cmd.program == "git":
+        if cmd.program in FILE_TARGETS:
+            return True
+        if cmd.program == "git" and _git_subcommand(cmd) in GIT_TARGETS:
             return True
         if any(r.op in TRUNCATING and r.target is not None for r in cmd.redirects):
             return True

@@ -18,8 +18,7 @@ from guardsh.engine.config import Config
 from guardsh.engine.context import Context
 from guardsh.engine.model import Decision, Risk, Verdict
 from guardsh.engine.undoplan import FileTarget, GitTarget, Plan, lowerable, plan
-from guardsh.undo.snapshot import Limits, take
-from guardsh.undo.store import SnapshotError, TooLarge
+from guardsh.undo.errors import SnapshotError, TooLarge
 
 
 class Protection:
@@ -56,6 +55,8 @@ def _inside(found: Plan, ctx: Context) -> tuple[list[FileTarget], list[GitTarget
 
 def _take(files: list[FileTarget], gits: list[GitTarget], verdict: Verdict, ctx: Context,
           config: Config) -> str:
+    from guardsh.undo.snapshot import Limits, take  # only when there is something to save
+
     manifest = take(files, gits, verdict.command, ctx.cwd, ctx.workspace, Limits(config.undo))
     return str(manifest["id"])
 
