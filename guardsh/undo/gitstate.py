@@ -11,7 +11,6 @@ remote-tracking refs know them.
 from __future__ import annotations
 
 import os
-import subprocess
 
 from guardsh.engine.undoplan import FileTarget, GitTarget
 from guardsh.undo.errors import SnapshotError
@@ -22,6 +21,8 @@ GIT = ("git", "-c", "core.fsync=committed,reference", "-c", "core.quotePath=fals
 
 
 def git(repo: str, *args: str, check: bool = True, input: bytes | None = None) -> str:
+    import subprocess  # only where there is git state to save
+
     try:
         out = subprocess.run(GIT + ("-C", repo) + args, input=input, capture_output=True, timeout=120,
                              env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"})

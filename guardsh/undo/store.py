@@ -17,13 +17,10 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import secrets
-import shutil
 import time
 
 from guardsh import paths
 from guardsh.undo.errors import SnapshotError, TooLarge
-from guardsh.undo.gitstate import drop_refs
 
 CHUNK = 1 << 20
 MB = 1 << 20
@@ -41,6 +38,16 @@ def _fsync_dir(path: str) -> None:
         os.close(fd)
 
 
+def token(n: int = 3) -> str:
+    return os.urandom(n).hex()  # ``secrets`` costs an import of random and hmac on every command
+
+
+def _rmtree(path: str) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
 def _sha256() -> object:
     import hashlib
 
@@ -55,6 +62,7 @@ class Store:
         self.objects = os.path.join(self.base, "objects")
         self.snaps = os.path.join(self.base, "snaps")
         self._lock_fd: int | None = None
+        self.dirty: set[str] = set()  # object directories whose new entries are not yet fsynced
 
     # --- locking ---------------------------------------------------------------------------
 
@@ -84,7 +92,7 @@ class Store:
         file, so a hard link to it is as good as a copy (and costs no write)."""
         tmp_dir = os.path.join(self.objects, "tmp")
         os.makedirs(tmp_dir, mode=0o700, exist_ok=True)
-        tmp = os.path.join(tmp_dir, f"{os.getpid()}-{secrets.token_hex(6)}")
+        tmp = os.path.join(tmp_dir, f"{os.getpid()}-{token(6)}")
         h = _sha256()
         size = 0
         linked = False
@@ -116,7 +124,7 @@ class Store:
             else:
                 os.makedirs(os.path.dirname(final), mode=0o700, exist_ok=True)
                 os.rename(tmp, final)
-                _fsync_dir(os.path.dirname(final))
+                self.dirty.add(os.path.dirname(final))  # fsynced once each, by sync_objects
             return digest, size
         except BaseException:
             try:
@@ -124,6 +132,12 @@ class Store:
             except OSError:
                 pass
             raise
+
+    def sync_objects(self) -> None:
+        """Make the names of the objects written so far durable (their data already is)."""
+        for d in sorted(self.dirty):
+            _fsync_dir(d)
+        self.dirty.clear()
 
     def verify_object(self, digest: str) -> bool:
         try:
@@ -135,10 +149,11 @@ class Store:
 
     @staticmethod
     def new_id(now: float) -> str:
-        return time.strftime("%Y%m%d-%H%M%S", time.gmtime(now)) + "-" + secrets.token_hex(3)
+        return time.strftime("%Y%m%d-%H%M%S", time.gmtime(now)) + "-" + token(3)
 
     def write_manifest(self, manifest: dict[str, object]) -> str:
         """Make the snapshot visible, complete and on disk; returns its id."""
+        self.sync_objects()
         sid = str(manifest["id"])
         tmp = os.path.join(self.snaps, ".tmp-" + sid)
         os.makedirs(tmp, mode=0o700)
@@ -189,14 +204,16 @@ class Store:
         """Remove one snapshot (its git refs too); objects go when nothing refers to them."""
         sid = str(manifest["id"])
         src = os.path.join(self.snaps, sid)
-        trash = os.path.join(self.snaps, f".del-{sid}-{secrets.token_hex(3)}")
+        trash = os.path.join(self.snaps, f".del-{sid}-{token(3)}")
         try:
             os.rename(src, trash)
         except FileNotFoundError:
             return
+        from guardsh.undo.gitstate import drop_refs
+
         for g in manifest.get("git", ()) or ():  # type: ignore[union-attr]
             drop_refs(g, sid)
-        shutil.rmtree(trash, ignore_errors=True)
+        _rmtree(trash)
 
     # --- caps and retention ------------------------------------------------------------------
 
@@ -244,7 +261,7 @@ class Store:
                 path = os.path.join(self.snaps, name)
                 try:
                     if name.startswith(".del-") or now - os.stat(path).st_mtime > 3600:
-                        shutil.rmtree(path, ignore_errors=True)
+                        _rmtree(path)
                 except OSError:
                     pass
         for entry in os.scandir(self.objects):
