@@ -500,13 +500,15 @@ def lowerable(verdict: Verdict, found: Plan, ctx: Context, inside: bool = True, 
         return "undo.lower is off"
     if verdict.parse == "opaque":
         return "it cannot be analysed"
-    planned = {_at(p.command): p for p in found.commands if p.program and not p.unknown and not p.remote}
+    good = [p for p in found.commands if p.program and not p.unknown and not p.remote]
+    bad = {_at(p.command) for p in found.commands if p not in good}
+    planned = {_at(p.command) for p in good} - bad  # one text at two places (after a cd): both must be good
     for m in verdict.matches:
         if m.risk < Risk.DESTRUCTIVE:
             continue
         if m.rule in NOT_LOCAL or m.at not in planned:
             return f"rule {m.rule} is about more than local files guardsh can save"
-    for p in planned.values():
+    for p in good:
         cwd = p.command.cwd or ctx.cwd
         for f in p.files:
             problem = place_problem(f.path, cwd, ctx, outside)

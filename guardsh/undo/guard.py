@@ -18,7 +18,7 @@ from guardsh.engine.config import Config
 from guardsh.engine.context import Context
 from guardsh.engine.model import Decision, Risk, Verdict
 from guardsh.engine.undoplan import FileTarget, GitTarget, Plan, lowerable, plan
-from guardsh.undo.errors import SnapshotError, TooLarge
+from guardsh.undo.errors import TooLarge
 
 
 class Protection:
@@ -79,7 +79,7 @@ def protect(verdict: Verdict, config: Config, cwd: str | None = None) -> Protect
         except TooLarge as e:
             sys.stderr.write(f"guardsh: not saved first: {e}; so it needs approval as usual\n")
             return Protection(verdict, pending=found, ctx=ctx)
-        except (SnapshotError, OSError) as e:
+        except Exception as e:  # SnapshotError, OSError, or a fault of guardsh's own: it asks either way
             sys.stderr.write(f"guardsh: the snapshot before this command failed ({e}); "
                              "it does not run unattended, so it needs approval\n")
             return Protection(verdict, pending=found, ctx=ctx)
@@ -108,7 +108,7 @@ def _save_quietly(found: Plan, verdict: Verdict, ctx: Context, config: Config, q
         sid = _take(files, gits, verdict, ctx, config)
     except TooLarge:
         return None  # a routine deletion of something big: it runs as it always did
-    except (SnapshotError, OSError) as e:
+    except Exception as e:  # a command allowed anyway is not stopped by a failed save
         if not quiet:
             sys.stderr.write(f"guardsh: warning: could not save what this command destroys first ({e})\n")
         return None

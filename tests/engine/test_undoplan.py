@@ -113,6 +113,7 @@ def test_unknown_targets_make_no_plan(ruleset, tree: Path, text: str) -> None:  
     ("rm -rf src; kubectl delete ns prod", False),
     ("rm $X", False),
     ("kubectl delete ns x > a.txt", False),                  # only the redirection is planned
+    ("cd ../elsewhere && rm -rf f; cd ../ws && rm -rf f", False),  # one text, and one of its places is outside
 ])
 def test_what_a_snapshot_can_lower(ruleset, tree: Path, text: str, lowered: bool) -> None:  # type: ignore[no-untyped-def]
     v, p, ctx = _plan(ruleset, text, tree)
