@@ -74,6 +74,7 @@ GIT_TARGETS: dict[str, dict[str, object]] = {
     "filter-branch": {"refs": "all"},
     "filter-repo": {"refs": "all"},
     "update-ref": {"refs": "update-ref"},
+    "worktree": {"subs": ("remove",), "when": ("-f", "--force"), "worktree_dir": True},
     "push": {"when": ("-f", "--force", "--force-with-lease", "--force-if-includes", "-d", "--delete", "--mirror",
                       "--prune"), "push": True},
 }
@@ -111,7 +112,7 @@ class FileTarget:
 class GitTarget:
     """git state one command loses, in the repository at ``repo`` (the directory git runs in)."""
 
-    __slots__ = ("repo", "sub", "refs", "ref_names", "worktree", "clean_args", "stash", "push")
+    __slots__ = ("repo", "sub", "refs", "ref_names", "worktree", "clean_args", "stash", "push", "linked")
 
     def __init__(self, repo: str, sub: str, refs: str | None = None, ref_names: tuple[str, ...] = (),
                  worktree: bool = False, clean_args: tuple[str, ...] | None = None, stash: bool = False,
@@ -124,6 +125,7 @@ class GitTarget:
         self.clean_args = clean_args  # the clean command's own options and paths, for git clean -n
         self.stash = stash
         self.push = push            # (remote or '', refspec, ...) when it pushes with force
+        self.linked: str | None = None  # a linked worktree it removes (its files are a file target too)
 
     def __repr__(self) -> str:
         return f"GitTarget({self.repo!r}, {self.sub!r})"
@@ -258,6 +260,8 @@ def plan_command(cmd: Command, home: str) -> CommandPlan | None:
             elif got_git is not None:
                 git.append(got_git)
                 remote = got_git.push is not None
+                if got_git.linked:  # git worktree remove --force: the worktree's files
+                    files.append(FileTarget(got_git.linked, True))
     files = [f for f in files if os.path.lexists(f.path)]  # what does not exist yet, it cannot destroy
     if not files and not git and unknown is None and spec is None:
         return None
@@ -415,6 +419,13 @@ def _git_target(cmd: Command, cwd: str, home: str) -> GitTarget | str | None:
         target.clean_args = tuple(kept)
     if spec.get("push"):
         target.push = names
+    if spec.get("worktree_dir"):
+        if len(names) < 2:
+            return "it names no worktree"
+        got = expand(positionals[1], cwd, home)
+        if got is None:
+            return "its worktree is built at run time"
+        target.linked = got[0]
     return target
 
 

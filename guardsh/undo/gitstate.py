@@ -113,6 +113,11 @@ def capture(target: GitTarget) -> tuple[dict[str, object], list[FileTarget], lis
         stashes = [dict(zip(("sha", "message"), line.split("\x1f", 1))) for line in out.splitlines() if line]
         entry["stash"] = stashes
         keep += [s["sha"] for s in stashes]
+    if target.linked:  # the worktree's administrative directory in the main repository goes too
+        admin = git(target.linked, "rev-parse", "--absolute-git-dir", check=False).strip()
+        if admin and os.path.isdir(admin) and admin != gitdir:
+            entry["linked"] = {"path": target.linked, "admin": admin}
+            files.append(FileTarget(admin, True))
     if target.push is not None:
         entry["push"] = _push_state(target, refs, head_state)
     return entry, files, keep

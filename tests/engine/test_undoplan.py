@@ -74,7 +74,8 @@ def test_file_targets(ruleset, tree: Path, text: str, expected: list[str]) -> No
 
 @pytest.mark.parametrize("text", ["echo hi >> a.txt", "cp a.txt new.txt", "sed s/a/b/ a.txt", "find . -name x",
                                   "tar czf out.tgz src", "ls -l", "git status", "git reset --soft HEAD~1",
-                                  "git clean -n", "git stash list", "git push origin main", "git branch new"])
+                                  "git clean -n", "git stash list", "git push origin main", "git branch new",
+                                  "git worktree remove wt", "git worktree add wt"])
 def test_what_destroys_nothing_has_no_plan(ruleset, tree: Path, text: str) -> None:  # type: ignore[no-untyped-def]
     _v, p, _ = _plan(ruleset, text, tree)
     assert not p.files and not p.git and not p.unknown, text
@@ -86,7 +87,7 @@ def test_what_destroys_nothing_has_no_plan(ruleset, tree: Path, text: str) -> No
     ("git branch -D topic", "branch"), ("git rebase main", "rebase"), ("git commit --amend -m x", "commit"),
     ("git filter-branch --tree-filter true HEAD", "filter-branch"), ("git update-ref -d refs/heads/x", "update-ref"),
     ("git push --force origin main", "push"), ("git push origin +main", "push"),
-    ("git -C src reset --hard", "reset"),
+    ("git -C src reset --hard", "reset"), ("git worktree remove --force ../wt", "worktree"),
 ])
 def test_git_targets(ruleset, tree: Path, text: str, sub: str) -> None:  # type: ignore[no-untyped-def]
     _v, p, _ = _plan(ruleset, text, tree)

@@ -279,3 +279,18 @@ def test_crash_between_snapshot_and_command_loses_nothing(run_guardsh: Run, repo
     subprocess.run(["rm", "-rf", str(repo / "src")], check=True)
     undo(run_guardsh, repo, env, sid)
     assert fingerprint(repo) == before
+
+
+def test_worktree_remove_force_comes_back_working(run_guardsh: Run, repo: Path, env: dict[str, str]) -> None:
+    git(repo, "worktree", "add", "-q", "-b", "side", "wt")
+    (repo / "wt" / "src" / "main.py").write_bytes(b"uncommitted in the worktree\n")
+    (repo / "wt" / "scratch.txt").write_text("untracked\n")
+    before = fingerprint(repo / "wt")
+    r = run_guardsh("-c", "git worktree remove --force wt", cwd=str(repo), env=env)
+    assert r.returncode == 0, r.stderr.decode()
+    snapshot_line(r.stderr)
+    assert not (repo / "wt").exists()
+    undo(run_guardsh, repo, env)
+    assert fingerprint(repo / "wt") == before
+    assert git(repo / "wt", "status", "--porcelain") == " M src/main.py\n?? scratch.txt\n"
+    assert "side" in git(repo, "worktree", "list")
