@@ -4,7 +4,7 @@ Pure: it reads the directory tree (to expand globs as bash would, and to see whe
 destination exists) and nothing else.  The faces hand the plan to ``guardsh.undo``, which saves
 the targets before bash runs and can put them back.
 
-``FILE_TARGETS`` and ``GIT_TARGETS`` describe, as data, which words of which command name what
+``FILE_TARGETS`` and ``GIT_TARGETS`` (``undotargets.py``) describe, as data, which words of which command name what
 it destroys.  A command whose targets cannot be known before it runs (a word built at run time,
 arguments from stdin, a command on another machine) has an *unknown* plan: nothing is saved for
 it and it keeps the decision its rules give it.
@@ -15,86 +15,8 @@ import os
 
 from guardsh.engine.context import PROTECTED, Context
 from guardsh.engine.model import Command, Risk, Verdict, Word
-
-# program -> how its words name what it destroys.
-#   when:     the command destroys only when one of these flags is present (else: always)
-#   values:   options that take the next word (or the rest of a short cluster) as their value
-#   args:     which positionals are targets: all | dest (the last; or each source's name in the
-#             destination directory) | sources+dest | after-script (the first positional is a
-#             script unless a script option was given) | start (find's starting points)
-#   target_dir: the option naming the destination directory (cp -t DIR)
-#   long_single: options are single-dash words (find -delete)
-#   bundled:  a first word without a dash is a cluster of options (tar czf)
-#   unlinks:  the command only unlinks its targets, never writes through them (a hard link to
-#             the saved copy is then safe)
-FILE_TARGETS: dict[str, dict[str, object]] = {
-    "rm": {"args": "all", "unlinks": True},
-    "unlink": {"args": "all", "unlinks": True},
-    "shred": {"args": "all", "values": ("-n", "--iterations", "-s", "--size", "--random-source")},
-    "truncate": {"args": "all", "values": ("-s", "--size", "-r", "--reference")},
-    "find": {"when": ("-delete",), "args": "start", "unlinks": True, "long_single": True},
-    "tar": {"when": ("--remove-files",), "args": "all", "unlinks": True, "bundled": True,
-            "values": ("-f", "--file", "-C", "--directory", "-T", "--files-from", "-X", "--exclude-from",
-                       "-b", "--blocking-factor", "-H", "--format", "-I", "--use-compress-program")},
-    "mv": {"args": "sources+dest", "target_dir": ("-t", "--target-directory"),
-           "values": ("-S", "--suffix", "-t", "--target-directory")},
-    "cp": {"args": "dest", "target_dir": ("-t", "--target-directory"),
-           "values": ("-S", "--suffix", "-t", "--target-directory")},
-    "ln": {"args": "dest", "when": ("-f", "--force"), "target_dir": ("-t", "--target-directory"),
-           "values": ("-S", "--suffix", "-t", "--target-directory")},
-    "install": {"args": "dest", "target_dir": ("-t", "--target-directory"),
-                "values": ("-m", "--mode", "-o", "--owner", "-g", "--group", "-S", "--suffix", "-t",
-                           "--target-directory")},
-    "sed": {"when": ("-i", "--in-place"), "args": "after-script",
-            "values": ("-e", "--expression", "-f", "--file", "-l", "--line-length"),
-            "script": ("-e", "--expression", "-f", "--file")},
-    "perl": {"when": ("-i",), "args": "after-script", "values": ("-e", "-E", "-M", "-I", "-m"),
-             "script": ("-e", "-E")},
-}
-# Redirections that truncate their target (>> appends, <> opens without truncating).
-TRUNCATING = (">", ">|", "&>")
-
-# git subcommand -> what it loses.  refs: which refs move or go (HEAD: the branch HEAD is on;
-# args: the refs the positionals name; all: every branch and tag); worktree: tracked changes
-# and the index; clean: the untracked (and with -x ignored) files it removes; stash: the stash
-# list; push: the remote's old tips (from the remote-tracking refs).
-#   when: only with one of these flags (a list of alternatives); subs: only these sub-subcommands
-GIT_TARGETS: dict[str, dict[str, object]] = {
-    "reset": {"when": ("--hard", "--merge", "--keep"), "refs": "HEAD", "worktree": True},
-    "checkout": {"refs": "HEAD", "worktree": True},
-    "switch": {"when": ("-f", "--force", "--discard-changes", "-C", "--force-create"), "refs": "HEAD",
-               "worktree": True},
-    "restore": {"worktree": True},
-    "clean": {"when": ("-f", "--force"), "clean": True},
-    "stash": {"subs": ("drop", "clear", "pop"), "stash": True},
-    "branch": {"when": ("-D", "-d", "--delete", "-f", "--force", "-M", "-m", "--move", "-C", "-c"), "refs": "args"},
-    "tag": {"when": ("-d", "--delete", "-f", "--force"), "refs": "tags"},
-    "rebase": {"refs": "rebase", "worktree": True},
-    "commit": {"when": ("--amend",), "refs": "HEAD", "worktree": True},
-    "filter-branch": {"refs": "all"},
-    "filter-repo": {"refs": "all"},
-    "update-ref": {"refs": "update-ref"},
-    "worktree": {"subs": ("remove",), "when": ("-f", "--force"), "worktree_dir": True},
-    "push": {"when": ("-f", "--force", "--force-with-lease", "--force-if-includes", "-d", "--delete", "--mirror",
-                      "--prune"), "push": True},
-}
-GIT_VALUES = ("-C", "-c", "--git-dir", "--work-tree", "--namespace", "--exec-path", "--super-prefix")
-GIT_SUB_VALUES: dict[str, tuple[str, ...]] = {
-    "checkout": ("-b", "-B", "--orphan", "--conflict", "--pathspec-from-file"),
-    "switch": ("-c", "-C", "--create", "--force-create", "--orphan", "--conflict"),
-    "restore": ("-s", "--source", "--conflict", "--pathspec-from-file"),
-    "clean": ("-e", "--exclude"),
-    "commit": ("-m", "--message", "-F", "--file", "-C", "--reuse-message", "-c", "--reedit-message",
-               "--author", "--date", "--fixup", "--squash", "-t", "--template", "--cleanup"),
-    "rebase": ("--onto", "-s", "--strategy", "-X", "--strategy-option", "-x", "--exec", "--empty"),
-    "push": ("--receive-pack", "--exec", "--repo", "-o", "--push-option", "--signed"),
-    "update-ref": ("-m",),
-    "branch": ("-u", "--set-upstream-to", "--contains", "--no-contains", "--merged", "--no-merged", "--sort",
-               "--format", "--points-at"),
-}
-LOCAL_VIA = ("sudo", "doas", "env", "command", "nice", "nohup", "timeout", "time", "stdbuf", "ionice", "exec",
-             "builtin", "bash -c", "sh -c", "eval", "$( )", "trap", "function", "alias", "source", ".")
-
+from guardsh.engine.undotargets import (FILE_TARGETS, GIT_SUB_VALUES, GIT_TARGETS, GIT_VALUES, LOCAL_VIA, REMOTE_VIA,
+                                        TRUNCATING)
 
 class FileTarget:
     """One path the command destroys: ``unlinks`` when the command only unlinks it."""
@@ -146,8 +68,14 @@ class CommandPlan:
         self.remote = remote  # it also acts on another machine (git push): saving cannot undo that
 
 
-def _remote(cmd: Command) -> bool:
-    return any(not v.startswith(LOCAL_VIA) for v in cmd.via)
+def _elsewhere(cmd: Command) -> tuple[str, bool] | None:
+    """(why its targets cannot be known here, whether it runs on another machine), or None."""
+    for v in cmd.via:
+        if v.startswith(REMOTE_VIA):
+            return f"it runs elsewhere ({v})", True
+        if not v.startswith(LOCAL_VIA):
+            return f"it runs inside {v}, whose arguments are known only at run time", False
+    return None
 
 
 def scan_args(words: tuple[Word, ...], values: tuple[str, ...]) -> tuple[set[str], list[tuple[str, Word]], list[Word]]:
@@ -241,8 +169,9 @@ def plan_command(cmd: Command, home: str) -> CommandPlan | None:
     git: list[GitTarget] = []
     remote = False
     if spec is not None or program == "git":
-        if _remote(cmd):
-            return CommandPlan(cmd, unknown="it runs on another machine or in a container", remote=True)
+        elsewhere = _elsewhere(cmd)
+        if elsewhere is not None:
+            return CommandPlan(cmd, unknown=elsewhere[0], remote=elsewhere[1])
         if cwd is None:
             return CommandPlan(cmd, unknown="the directory it runs in is not known")
         if cmd.args_from_stdin:
@@ -544,5 +473,5 @@ def may_destroy(verdict: Verdict) -> bool:
     return False
 
 
-__all__ = ["FILE_TARGETS", "GIT_TARGETS", "CommandPlan", "FileTarget", "GitTarget", "Plan", "lowerable", "may_destroy", "plan",
-           "plan_command"]
+__all__ = ["FILE_TARGETS", "GIT_TARGETS", "CommandPlan", "FileTarget", "GitTarget", "Plan", "lowerable",
+           "may_destroy", "plan", "plan_command"]

@@ -294,3 +294,33 @@ def test_worktree_remove_force_comes_back_working(run_guardsh: Run, repo: Path, 
     assert fingerprint(repo / "wt") == before
     assert git(repo / "wt", "status", "--porcelain") == " M src/main.py\n?? scratch.txt\n"
     assert "side" in git(repo, "worktree", "list")
+
+
+def test_undo_without_snapshots_says_so(run_guardsh: Run, repo: Path, env: dict[str, str]) -> None:
+    r = run_guardsh("undo", cwd=str(repo), env=env)
+    assert r.returncode == 2 and b"no snapshots of the workspace" in r.stderr
+    r = run_guardsh("undo", "20000101-000000-abcdef", cwd=str(repo), env=env)
+    assert r.returncode == 2 and b"no snapshot '20000101-000000-abcdef'" in r.stderr
+
+
+def test_snapshots_json_and_sed_in_place(run_guardsh: Run, repo: Path, env: dict[str, str]) -> None:
+    r = run_guardsh("-c", "sed -i s/hi/bye/ src/main.py", cwd=str(repo), env=env)
+    assert r.returncode == 0 and r.stderr == b""
+    assert (repo / "src" / "main.py").read_text() == "print('bye')\n"
+    rows = [json.loads(line) for line in run_guardsh("snapshots", "--json", cwd=str(repo), env=env).stdout.splitlines()]
+    assert [(row["command"], row["paths"], row["workspace"]) for row in rows] == [
+        ("sed -i s/hi/bye/ src/main.py", 1, str(repo))]
+    undo(run_guardsh, repo, env, rows[0]["id"])
+    assert (repo / "src" / "main.py").read_text() == "print('hi')\n"
+
+
+def test_a_saved_copy_that_changed_is_not_restored(run_guardsh: Run, repo: Path, env: dict[str, str]) -> None:
+    r = run_guardsh("-c", "truncate -s 0 src/main.py", cwd=str(repo), env=env)
+    sid = snapshot_line(r.stderr)
+    objects = Path(env["XDG_STATE_HOME"]) / "guardsh" / "snapshots" / "objects"
+    obj = next(p for p in objects.rglob("*") if p.is_file() and p.parent.name != "tmp")
+    obj.chmod(0o600)
+    obj.write_bytes(b"tampered\n")
+    r = run_guardsh("undo", sid, cwd=str(repo), env=env)
+    assert r.returncode == 1 and b"sha256 mismatch" in r.stderr
+    assert (repo / "src" / "main.py").read_bytes() == b""  # nothing was put back, not even in part
