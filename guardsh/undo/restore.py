@@ -69,6 +69,13 @@ def _pre_git(entries: list[dict[str, object]]) -> list[GitTarget]:
     return out
 
 
+def _same_inode(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
 def _remove(path: str) -> None:
     if os.path.isdir(path) and not os.path.islink(path):
         shutil.rmtree(path)
@@ -100,8 +107,14 @@ def restore(sid: str, dry_run: bool = False, store: Store | None = None,
     items: list[dict[str, object]] = [p for p in manifest.get("paths", ()) if isinstance(p, dict)]  # type: ignore[union-attr]
     gits: list[dict[str, object]] = [g for g in manifest.get("git", ()) if isinstance(g, dict)]  # type: ignore[union-attr]
     result = Result()
-    for item in items:
+    for item in list(items):
         if item["type"] == "file" and not store.verify_object(str(item["hash"])):
+            if _same_inode(store.object_path(str(item["hash"])), str(item["path"])):
+                # a hard link to a file the command did not delete after all, changed since: it is in
+                # place, and the newer bytes are the ones to keep
+                items.remove(item)
+                result.unchanged.append(str(item["path"]))
+                continue
             result.failed.append(f"{item['path']}: the saved copy is missing or changed (sha256 mismatch)")
     if result.failed:
         return result  # put back nothing rather than part
