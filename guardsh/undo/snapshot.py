@@ -113,7 +113,8 @@ def take(files: list[FileTarget], gits: list[GitTarget], command: str, cwd: str,
     finally:
         store.release(fd)
     try:
-        store.prune(limits.total_bytes, limits.max_age, keep=sid, now=now)
+        if store.due(now, total, limits.total_bytes):
+            store.prune(limits.total_bytes, limits.max_age, keep=sid, now=now)
     except OSError:
         pass  # pruning is housekeeping: the snapshot itself is complete
     return manifest

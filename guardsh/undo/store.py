@@ -24,6 +24,7 @@ from guardsh.undo.errors import SnapshotError, TooLarge
 
 CHUNK = 1 << 20
 MB = 1 << 20
+PRUNE_EVERY = 60.0  # seconds
 
 
 def root(env: dict[str, str] | None = None) -> str:
@@ -49,9 +50,14 @@ def _rmtree(path: str) -> None:
 
 
 def _sha256() -> object:
-    import hashlib
-
-    return hashlib.sha256()
+    try:  # as guardsh.hashing: hashlib's OpenSSL binding costs ~2 ms to import
+        from _sha256 import sha256  # type: ignore[import-not-found,unused-ignore]  # 3.11
+    except ImportError:
+        try:
+            from _sha2 import sha256  # type: ignore[import-not-found,no-redef,unused-ignore]  # 3.12+
+        except ImportError:
+            from hashlib import sha256  # type: ignore[no-redef,assignment,unused-ignore]
+    return sha256()
 
 
 class Store:
@@ -217,6 +223,15 @@ class Store:
 
     # --- caps and retention ------------------------------------------------------------------
 
+    def due(self, now: float, added: int, max_total_bytes: int) -> bool:
+        """Is a prune due?  At most once a minute (it reads every manifest), unless this snapshot
+        alone is a tenth of the total cap."""
+        try:
+            last = os.stat(os.path.join(self.base, "pruned")).st_mtime
+        except OSError:
+            return True
+        return now - last >= PRUNE_EVERY or added * 10 >= max_total_bytes
+
     def prune(self, max_total_bytes: int, max_age_s: float, keep: str | None = None,
               now: float | None = None) -> list[str]:
         """Drop snapshots older than ``max_age_s``, then the oldest until the objects fit in
@@ -229,6 +244,10 @@ class Store:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 return []
+            stamp = os.path.join(self.base, "pruned")
+            with open(stamp, "w"):
+                pass
+            os.utime(stamp, (now, now))
             dropped = []
             manifests = self.manifests()
             for m in list(manifests):
