@@ -289,8 +289,9 @@ def test_catastrophic_is_refused(gsh: Run, gitdir: Path) -> None:
     assert (gitdir / ".git" / "HEAD").is_file()
 
 
-def test_destructive_is_refused_without_an_approver(gsh: Run, gitdir: Path) -> None:
-    r = gsh("-c", "shred f", cwd=gitdir)
+def test_destructive_is_refused_without_an_approver(gsh: Run, gitdir: Path, env: dict[str, str],
+                                                   lowering_off) -> None:  # type: ignore[no-untyped-def]
+    r = gsh("-c", "shred f", cwd=gitdir, env=lowering_off(env))
     assert_refused(r, "shred-files", "destructive")
     assert (gitdir / "f").read_bytes() == b"precious\n"
 
