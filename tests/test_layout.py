@@ -14,6 +14,7 @@ LAYERS = (
     ("base", ("guardsh", "guardsh.paths", "guardsh.procs", "guardsh.hashing")),
     ("engine", ("guardsh.engine",)),
     ("caches", ("guardsh.cachefiles",)),
+    ("undo", ("guardsh.undo",)),
     ("audit", ("guardsh.audit",)),
     ("approval", ("guardsh.approval",)),
     ("shell", ("guardsh.shell",)),

@@ -351,6 +351,7 @@ def invocation_fields(
     now: float | None = None,
     pid: int | None = None,
     ppid: int | None = None,
+    snapshot: str | None = None,
 ) -> list[tuple[str, object]]:
     """The fields of one invocation record, in the order they are written.  ``pid``/``ppid``:
     the shell's and its parent's (default: this process's; the resident classifier names its client)."""
@@ -392,7 +393,7 @@ def invocation_fields(
         ("exit", exit_status),
         ("duration_ms", duration_ms),
         ("error", error),
-    ]
+    ] + ([("snapshot", snapshot)] if snapshot else [])  # saved first: guardsh undo ID takes it back
 
 
 def record_invocation(
@@ -407,7 +408,7 @@ def record_invocation(
     ``outcome`` is what guardsh did: ``exec`` (handed to bash: the record is written before
     the exec, so ``exit`` and ``duration_ms`` stay null), ``refused`` (exit 126), or
     ``error``.  ``details`` are the keyword fields of ``invocation_fields`` (approval,
-    approver, exit_status, duration_ms, error, decision, risk, cwd).
+    approver, exit_status, duration_ms, error, decision, risk, cwd, snapshot).
     """
     fields = invocation_fields(command, verdict, outcome, **details)  # type: ignore[arg-type]
     return append(log_path(config), fields)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 import sys
 
-SUBCOMMANDS = ("check", "rules", "approver", "audit", "log", "version", "help", "wrap", "hook", "daemon")
+SUBCOMMANDS = ("check", "rules", "approver", "audit", "log", "version", "help", "wrap", "hook", "undo", "snapshots",
+               "daemon")
 SHELL_NAMES = ("bash", "sh")
 EXIT_INTERNAL = 125
 
@@ -77,6 +78,7 @@ usage: guardsh [bash options] -c COMMAND [NAME [ARGS...]]   run COMMAND if it is
        guardsh log [verify | stats] [--since T] ...         show or verify the audit trail
        guardsh wrap [--] PROGRAM [ARGS...]                  run an agent with guardsh as its shell and tool shims
        guardsh hook AGENT | hook install|uninstall AGENT    agent hooks (claude-code, codex, gemini, cursor)
+       guardsh snapshots [--all] | undo [ID] [--dry-run]      list snapshots; put back what a command destroyed
        guardsh daemon start|stop|status|install              the resident classifier (fast path for the native client)
        guardsh version
 """
@@ -111,6 +113,10 @@ def run_subcommand(name: str, args: list[str]) -> int:
         from guardsh.agents.hooks import main as hook_main
 
         return hook_main(args)
+    if name in ("undo", "snapshots"):
+        from guardsh.undo.cli import snapshots_main, undo_main
+
+        return undo_main(args) if name == "undo" else snapshots_main(args)
     if name == "daemon":
         from guardsh.daemon.cmd import main as daemon_main
 
