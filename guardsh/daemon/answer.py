@@ -21,6 +21,7 @@ from guardsh.audit import trail
 from guardsh.engine.config import ConfigError, load_config
 from guardsh.engine.invocation import parse_shell_argv
 from guardsh.engine.model import Decision, Risk
+from guardsh.engine.undoplan import may_destroy
 from guardsh.procs import nest_token, text_hash, trusted_hashes
 from guardsh.shell.execute import ExecError, real_bash
 from guardsh.shell.main import _startup_file, classify_for_shell, exec_name
@@ -137,12 +138,23 @@ class Classifier:
         startup = _startup_file(inv, req.args)
         verdict = classify_for_shell(text, config, inv.params(name), stdin_is_tty=req.stdin_tty, startup=startup,
                                      exact_env=not inv.login and not inv.interactive, rules=self.rules())
-        if verdict is None or verdict.decision != Decision.ALLOW:
-            return fallback("not allowed at once")
+        if verdict is None:
+            return fallback("the rules failed to load")
+        if verdict.decision != Decision.ALLOW:
+            return fallback("not allowed at once")  # an ask the undo snapshot could lower: Python does it, and says so
         if verdict.risk == Risk.CATASTROPHIC and config.catastrophic_two_approvers:
             return fallback("two approvers")
+        snapshot = None
+        if config.undo.get("enabled", True) and may_destroy(verdict):  # issue 14: saved first, quietly
+            from guardsh.undo.guard import protect
+
+            protection = protect(verdict, config, req.cwd)
+            if protection.verdict.decision != Decision.ALLOW:
+                return fallback("undo")
+            verdict, snapshot = protection.verdict, protection.snapshot
         try:  # written before the answer, as guardsh writes it before the exec
-            trail.record_invocation(text, verdict, "exec", config, cwd=req.cwd, pid=req.pid, ppid=req.ppid)
+            trail.record_invocation(text, verdict, "exec", config, cwd=req.cwd, pid=req.pid, ppid=req.ppid,
+                                    snapshot=snapshot)
         except Exception:
             return fallback("audit")  # the Python path decides whether it still runs, and says so
         return self._allow(bash, name, list(verdict.texts), req)

@@ -14,6 +14,7 @@ from guardsh.agents import hooks
 from guardsh.agents.hookspec import AGENTS
 from guardsh.engine.config import ConfigError, load_config
 from guardsh.engine.model import Decision
+from guardsh.engine.undoplan import may_destroy
 
 from guardsh.daemon.model import PRINT, Answer, Request, fallback
 
@@ -48,8 +49,16 @@ def answer_hook(classifier: Classifier, req: Request, data: bytes) -> Answer:
     verdict = Engine(classifier.rules(), config).classify(hook_req.command, ctx)
     if verdict.decision != Decision.ALLOW:
         return fallback("not allowed at once")
+    snapshot = None
+    if config.undo.get("enabled", True) and may_destroy(verdict):  # issue 14: saved first, quietly
+        from guardsh.undo.guard import protect
+
+        protection = protect(verdict, config, hook_req.cwd or os.getcwd())
+        if protection.verdict.decision != Decision.ALLOW:
+            return fallback("undo")
+        verdict, snapshot = protection.verdict, protection.snapshot
     try:
-        hooks.record(hook_req, verdict, "exec", config, pid=req.pid, ppid=req.ppid)
+        hooks.record(hook_req, verdict, "exec", config, pid=req.pid, ppid=req.ppid, snapshot=snapshot)
     except Exception:
         return fallback("audit")
     out = hooks.render(agent, hooks.Answer("allow"))

@@ -261,3 +261,16 @@ def test_client_built_to_fall_back_to_itself_runs_nothing(tmp_path: Path, socket
     loop = build_client(tmp_path / "loop", tmp_path / "loop" / "guardsh", socket_dir)
     got = run(loop, "-c", "echo must-not-run", env=guardsh_env, cwd=tmp_path)
     assert got.returncode == 125 and got.stdout == b"" and b"nothing was run" in got.stderr
+
+
+def test_allowed_overwrite_is_saved_first_like_python(client: Path, daemon, guardsh_env, sandbox_home: Path,  # type: ignore[no-untyped-def]
+                                                      gitdir: Path) -> None:
+    """An allowed command that overwrites a file with uncommitted changes: the daemon saves it (a
+    snapshot, issue 14) before it answers, as the Python path does before the exec."""
+    (gitdir / "notes.txt").write_text("mine\n")
+    got = run(client, "-c", "echo overwritten > notes.txt", env=guardsh_env, cwd=gitdir)
+    assert FELL_BACK not in got.stderr and got.returncode == 0, got.stderr
+    assert (gitdir / "notes.txt").read_text() == "overwritten\n"
+    log = (sandbox_home / ".local" / "state" / "guardsh" / "audit.jsonl").read_text().splitlines()
+    record = [line for line in log if "echo overwritten" in line][-1]
+    assert '"snapshot":"' in record
