@@ -274,3 +274,7 @@ def test_allowed_overwrite_is_saved_first_like_python(client: Path, daemon, guar
     log = (sandbox_home / ".local" / "state" / "guardsh" / "audit.jsonl").read_text().splitlines()
     record = [line for line in log if "echo overwritten" in line][-1]
     assert '"snapshot":"' in record
+    # the modules that saving imported are new to the daemon, not changed: it answers on, no restart
+    for _ in range(3):
+        again = run(client, "-c", "echo again", env=guardsh_env, cwd=gitdir)
+        assert FELL_BACK not in again.stderr, again.stderr
