@@ -19,7 +19,10 @@ PYTHON = os.path.realpath(sys.executable)
 def compiler() -> str:
     cc = shutil.which("cc") or shutil.which("gcc")
     if cc is None and os.environ.get("CI") and os.geteuid() == 0 and shutil.which("apt-get"):
-        subprocess.run(["apt-get", "install", "-y", "-q", "gcc", "libc6-dev"], capture_output=True, timeout=600)
+        # CI's bare image has no compiler: install one (the package lists first, on a fresh image)
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        for cmd in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "gcc", "libc6-dev"]):
+            subprocess.run(cmd, capture_output=True, timeout=900, env=env)
         cc = shutil.which("cc") or shutil.which("gcc")
     if cc is None:
         pytest.skip("no C compiler (cc) to build native/guardsh-client.c, and none can be installed here")
