@@ -2,6 +2,7 @@
 the genuine one (``guardsh daemon run`` through the tests' launcher) and impostors."""
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -16,7 +17,8 @@ SOURCE = REPO / "native" / "guardsh-client.c"
 PYTHON = os.path.realpath(sys.executable)
 
 
-def compiler() -> str:
+@functools.lru_cache(maxsize=None)
+def _find_compiler() -> str | None:
     cc = shutil.which("cc") or shutil.which("gcc")
     if cc is None and os.environ.get("CI") and os.geteuid() == 0 and shutil.which("apt-get"):
         # CI's bare image has no compiler: install one (the package lists first, on a fresh image)
@@ -24,6 +26,11 @@ def compiler() -> str:
         for cmd in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "gcc", "libc6-dev"]):
             subprocess.run(cmd, capture_output=True, timeout=900, env=env)
         cc = shutil.which("cc") or shutil.which("gcc")
+    return cc
+
+
+def compiler() -> str:
+    cc = _find_compiler()
     if cc is None:
         pytest.skip("no C compiler (cc) to build native/guardsh-client.c, and none can be installed here")
     return cc
