@@ -95,6 +95,7 @@ def test_delete_is_saved_runs_and_comes_back_exactly(run_guardsh: Run, repo: Pat
     record = audit(env)[-1]
     assert record["snapshot"] == sid and record["risk"] == "reversible" and record["decision"] == "allow"
     assert "rm-files" in record["rules"]  # the rule still matched; the snapshot is what lowered it
+    assert f"saved first: guardsh undo {sid}" in run_guardsh("log", env=env).stdout.decode()
     listing = run_guardsh("snapshots", cwd=str(repo), env=env).stdout.decode()
     assert sid in listing and "rm -rf src" in listing
     dry = undo(run_guardsh, repo, env, "--dry-run")
