@@ -219,10 +219,14 @@ def test_force_push_to_a_local_bare_remote_is_put_back(repo: Path, tmp_path: Pat
     assert sid is not None
     subprocess.run(["git", "-C", str(repo), "push", "-q", "--force", "origin", "main"], check=True)
     assert git(bare, "rev-parse", "main").strip() != old
+    new = git(bare, "rev-parse", "main").strip()
     result = restore(sid, store=Store())
     assert not result.failed and not result.manual, (result.failed, result.manual)
     assert git(bare, "rev-parse", "main").strip() == old
     assert git(repo, "rev-parse", "origin/main").strip() == old
+    assert result.saved_as is not None  # the undo saved the tip it replaced: it can be undone too
+    restore(result.saved_as, store=Store())
+    assert git(bare, "rev-parse", "main").strip() == new
 
 
 def test_over_the_cap_it_keeps_asking(run_guardsh: Run, repo: Path, env: dict[str, str]) -> None:
