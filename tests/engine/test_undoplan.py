@@ -127,3 +127,10 @@ def test_lowering_is_configurable(ruleset, tree: Path) -> None:  # type: ignore[
     v, p, ctx = _plan(ruleset, "rm -r ../elsewhere", tree)
     assert lowerable(v, p, ctx) is not None
     assert lowerable(v, p, ctx, outside=True) is None
+
+
+def test_guardsh_undo_is_a_subcommand_not_a_script(ruleset, tree: Path) -> None:  # type: ignore[no-untyped-def]
+    (tree / "undo").write_text("rm -rf src\n")  # a script by that name changes nothing
+    for text in ("guardsh undo", "guardsh undo --dry-run 20261204-013447-abd8b5", "guardsh snapshots --all"):
+        v, _p, _ = _plan(ruleset, text, tree)
+        assert v.decision.label == "allow" and not v.matches, (text, v.matches)
