@@ -329,3 +329,15 @@ def test_a_saved_copy_that_changed_is_not_restored(run_guardsh: Run, repo: Path,
     r = run_guardsh("undo", sid, cwd=str(repo), env=env)
     assert r.returncode == 1 and b"sha256 mismatch" in r.stderr
     assert (repo / "src" / "main.py").read_bytes() == b""  # nothing was put back, not even in part
+
+
+def test_a_hook_saves_before_it_answers_allow(run_guardsh: Run, repo: Path, env: dict[str, str]) -> None:
+    doc = {"session_id": "s1", "cwd": str(repo), "hook_event_name": "PreToolUse", "tool_name": "Bash",
+           "tool_input": {"command": "rm -rf src"}}
+    r = run_guardsh("hook", "claude-code", input=json.dumps(doc).encode(), cwd=str(repo), env=env)
+    assert r.returncode == 0 and b"deny" not in r.stdout and b'"ask"' not in r.stdout, r.stdout
+    sid = snapshot_line(r.stderr)
+    assert audit(env)[-1]["snapshot"] == sid
+    subprocess.run(["rm", "-rf", str(repo / "src")], check=True)  # the agent runs it
+    undo(run_guardsh, repo, env, sid)
+    assert (repo / "src" / "deep" / "blob.bin").read_bytes() == bytes(range(256)) * 40
