@@ -57,7 +57,10 @@ def _take(files: list[FileTarget], gits: list[GitTarget], verdict: Verdict, ctx:
           config: Config) -> str:
     from guardsh.undo.snapshot import Limits, take  # only when there is something to save
 
-    manifest = take(files, gits, verdict.command, ctx.cwd, ctx.workspace, Limits(config.undo))
+    def regenerable(path: str) -> bool:  # deleting it is routine (the rules allow it): no need to keep it
+        return "regenerable" in ctx._classify_path(path, ctx.cwd)
+
+    manifest = take(files, gits, verdict.command, ctx.cwd, ctx.workspace, Limits(config.undo), skip=regenerable)
     return str(manifest["id"])
 
 
