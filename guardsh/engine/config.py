@@ -115,7 +115,7 @@ def validate(path: str, doc: Any) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise ConfigError(f"{path}: the config must be a mapping of settings")
     for key, value in doc.items():
-        line = getattr(value, "line", 0) or getattr(doc, "line", 0)
+        line = getattr(doc, "key_lines", {}).get(key) or getattr(value, "line", 0) or getattr(doc, "line", 0)
         where = f"{path}:{line}" if line else path
         if key not in KEYS:
             raise ConfigError(f"{where}: unknown key {key!r} (known: {', '.join(KEYS)})")

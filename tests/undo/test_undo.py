@@ -17,6 +17,9 @@ def git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
 
 
+EDITED = b"print('hi')\n# edited, not committed\n"
+
+
 @pytest.fixture()
 def repo(tmp_path: Path) -> Path:
     """A git workspace: tracked files with modes and a symlink, one commit."""
@@ -35,6 +38,9 @@ def repo(tmp_path: Path) -> Path:
     (r / ".gitignore").write_text(".env\nbuild/\n")
     git(r, "add", "-A")
     git(r, "commit", "-qm", "init")
+    # An edit not committed: git cannot give src/main.py (or src) back, so deleting them is
+    # destructive, and the snapshot is what lowers it (a clean tracked file is 'recoverable').
+    (r / "src" / "main.py").write_bytes(EDITED)
     return r
 
 
@@ -111,7 +117,7 @@ def test_an_undo_can_itself_be_undone(run_guardsh: Run, repo: Path, env: dict[st
     snapshot_line(r.stderr)
     (repo / "src" / "main.py").write_bytes(b"written after the rm\n")  # undo would overwrite this
     out = undo(run_guardsh, repo, env).stdout.decode()
-    assert (repo / "src" / "main.py").read_bytes() == b"print('hi')\n"
+    assert (repo / "src" / "main.py").read_bytes() == EDITED
     pre = out.split("saved as snapshot ", 1)[1].split(" ", 1)[0]
     undo(run_guardsh, repo, env, pre)
     assert (repo / "src" / "main.py").read_bytes() == b"written after the rm\n"
@@ -268,7 +274,7 @@ def test_allowed_overwrites_are_saved_silently(run_guardsh: Run, repo: Path, env
     sid = audit(env)[-1]["snapshot"]
     assert sid
     undo(run_guardsh, repo, env, str(sid))
-    assert (repo / "src" / "main.py").read_bytes() == b"print('hi')\n"
+    assert (repo / "src" / "main.py").read_bytes() == EDITED
 
 
 def test_crash_between_snapshot_and_command_loses_nothing(run_guardsh: Run, repo: Path, env: dict[str, str]) -> None:
@@ -311,12 +317,12 @@ def test_undo_without_snapshots_says_so(run_guardsh: Run, repo: Path, env: dict[
 def test_snapshots_json_and_sed_in_place(run_guardsh: Run, repo: Path, env: dict[str, str]) -> None:
     r = run_guardsh("-c", "sed -i s/hi/bye/ src/main.py", cwd=str(repo), env=env)
     assert r.returncode == 0 and r.stderr == b""
-    assert (repo / "src" / "main.py").read_text() == "print('bye')\n"
+    assert (repo / "src" / "main.py").read_text() == EDITED.decode().replace("hi", "bye")
     rows = [json.loads(line) for line in run_guardsh("snapshots", "--json", cwd=str(repo), env=env).stdout.splitlines()]
     assert [(row["command"], row["paths"], row["workspace"]) for row in rows] == [
         ("sed -i s/hi/bye/ src/main.py", 1, str(repo))]
     undo(run_guardsh, repo, env, rows[0]["id"])
-    assert (repo / "src" / "main.py").read_text() == "print('hi')\n"
+    assert (repo / "src" / "main.py").read_text() == EDITED.decode()
 
 
 def test_a_saved_copy_that_changed_is_not_restored(run_guardsh: Run, repo: Path, env: dict[str, str]) -> None:
