@@ -129,6 +129,8 @@ def expand(word: Word, cwd: str, home: str) -> list[str] | None:
             return None
         value = home + (sep + rest if sep else "")
     path = os.path.normpath(os.path.join(cwd, value))
+    if value.endswith(("/", "/.")) and os.path.islink(path):
+        path = os.path.realpath(path)  # link/ is the directory it points to: rm -rf link/ empties that
     if word.glob:
         import glob as globmod
 

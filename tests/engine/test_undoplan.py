@@ -134,3 +134,11 @@ def test_guardsh_undo_is_a_subcommand_not_a_script(ruleset, tree: Path) -> None:
     for text in ("guardsh undo", "guardsh undo --dry-run 20261204-013447-abd8b5", "guardsh snapshots --all"):
         v, _p, _ = _plan(ruleset, text, tree)
         assert v.decision.label == "allow" and not v.matches, (text, v.matches)
+
+
+def test_a_trailing_slash_follows_a_symlink_as_rm_does(ruleset, tree: Path) -> None:  # type: ignore[no-untyped-def]
+    (tree / "link").symlink_to("src")
+    _v, p, _ = _plan(ruleset, "rm -rf link/", tree)  # empties src itself
+    assert _files(p) == [str(tree / "src")]
+    _v, p, _ = _plan(ruleset, "rm -f link", tree)  # only the link
+    assert _files(p) == [str(tree / "link")]

@@ -347,3 +347,15 @@ def test_a_hook_saves_before_it_answers_allow(run_guardsh: Run, repo: Path, env:
     subprocess.run(["rm", "-rf", str(repo / "src")], check=True)  # the agent runs it
     undo(run_guardsh, repo, env, sid)
     assert (repo / "src" / "deep" / "blob.bin").read_bytes() == bytes(range(256)) * 40
+
+
+def test_rm_through_a_symlink_with_a_slash_saves_what_it_points_to(run_guardsh: Run, repo: Path,
+                                                                    env: dict[str, str]) -> None:
+    (repo / "alias").symlink_to("src")
+    before = fingerprint(repo)
+    r = run_guardsh("-c", "rm -rf alias/", cwd=str(repo), env=env)
+    assert r.returncode == 0, r.stderr.decode()
+    snapshot_line(r.stderr)
+    assert (repo / "alias").is_symlink() and not (repo / "src" / "main.py").exists()
+    undo(run_guardsh, repo, env)
+    assert fingerprint(repo) == before
