@@ -157,7 +157,8 @@ def plan_command(cmd: Command, home: str) -> CommandPlan | None:
     unknown: str | None = None
     cwd = cmd.cwd
     for r in cmd.redirects:
-        if r.op in TRUNCATING and r.target is not None and (r.fd in (None, 1, 2) or r.op == "&>"):
+        to_file = r.op == ">&" and r.target is not None and not r.target.value.isdigit() and r.target.value != "-"
+        if (r.op in TRUNCATING or to_file) and r.target is not None:
             if cwd is None:
                 unknown = "the directory it runs in is not known"
                 continue
@@ -211,6 +212,9 @@ def _file_targets(cmd: Command, spec: dict[str, object], cwd: str, home: str) ->
     when = spec.get("when")
     if when and not flags & set(when):  # type: ignore[arg-type]
         return []
+    unknown_with = spec.get("unknown_with", ())
+    if flags & set(unknown_with) or any(name in unknown_with for name, _ in options):  # type: ignore[operator]
+        return "its targets depend on " + "/".join(sorted(set(unknown_with) & (flags | {n for n, _ in options})))  # type: ignore[arg-type]
     unlinks = bool(spec.get("unlinks"))
     kind = spec["args"]
     if kind == "start":  # find: the starting points, before the first expression word
@@ -328,6 +332,7 @@ def _git_target(cmd: Command, cwd: str, home: str) -> GitTarget | str | None:
     if spec.get("clean"):
         kept = []
         skip = False
+        forces = 0
         for w in rest:
             if skip:
                 kept.append(w.value)
@@ -338,16 +343,23 @@ def _git_target(cmd: Command, cwd: str, home: str) -> GitTarget | str | None:
                 kept.append(v)
                 skip = True
             elif v.startswith("-") and not v.startswith("--") and v != "-":
-                cluster = "".join(c for c in v[1:] if c in "dxXe")
+                cluster = "".join(c for c in v[1:] if c in "dxX")
                 if cluster:
                     kept.append("-" + cluster)
+                forces += v[1:].count("f")
+                if v.endswith("e"):  # -e PATTERN in a cluster: the pattern is the next word
+                    kept.append("-e")
+                    skip = True
             elif v.startswith("--") and v.partition("=")[0] in ("--exclude",):
                 kept.append(v)
             elif not v.startswith("-"):
                 kept.append(v)
             elif v == "--":
                 kept.append(v)
-        target.clean_args = tuple(kept)
+            elif v == "--force":
+                forces += 1
+        # -n with -f -f lists the nested repositories that -ff removes
+        target.clean_args = (("-f", "-f") if forces >= 2 else ()) + tuple(kept)
     if spec.get("push"):
         target.push = names
     if spec.get("worktree_dir"):

@@ -66,6 +66,9 @@ def test_cd_and_variables_are_followed(ruleset, tree: Path) -> None:  # type: ig
     ("echo hi > a.txt", ["a.txt"]),
     ("echo hi >| a.txt 2> b.txt", ["a.txt", "b.txt"]),
     ("echo hi > new.txt; rm new.txt", []),
+    ("make 3> a.txt", ["a.txt"]),
+    ("echo hi >& b.txt", ["b.txt"]),
+    ("echo hi 2>&1", []),
 ])
 def test_file_targets(ruleset, tree: Path, text: str, expected: list[str]) -> None:  # type: ignore[no-untyped-def]
     _v, p, _ = _plan(ruleset, text, tree)
@@ -96,7 +99,8 @@ def test_git_targets(ruleset, tree: Path, text: str, sub: str) -> None:  # type:
 
 
 @pytest.mark.parametrize("text", ["rm $UNSET_SOMEWHERE", "rm $(cat list)", "ls | xargs rm", "ssh host rm a.txt",
-                                  "git --git-dir=/x reset --hard"])
+                                  "git --git-dir=/x reset --hard", "find -L . -delete", "find . -follow -delete",
+                                  "tar -C src -cf x.tar --remove-files m.py", "tar cf x.tar -T list --remove-files"])
 def test_unknown_targets_make_no_plan(ruleset, tree: Path, text: str) -> None:  # type: ignore[no-untyped-def]
     v, p, ctx = _plan(ruleset, text, tree)
     assert p.unknown, text
@@ -142,3 +146,11 @@ def test_a_trailing_slash_follows_a_symlink_as_rm_does(ruleset, tree: Path) -> N
     assert _files(p) == [str(tree / "src")]
     _v, p, _ = _plan(ruleset, "rm -f link", tree)  # only the link
     assert _files(p) == [str(tree / "link")]
+
+
+def test_git_clean_options_are_kept_for_the_dry_run(ruleset, tree: Path) -> None:  # type: ignore[no-untyped-def]
+    for text, args in [("git clean -fdx", ("-dx",)), ("git clean -ffd", ("-f", "-f", "-d")),
+                       ("git clean -fd -e '*.log' src", ("-d", "-e", "*.log", "src")),
+                       ("git clean -fde keep", ("-d", "-e", "keep")), ("git clean --force -X", ("-X",))]:
+        _v, p, _ = _plan(ruleset, text, tree)
+        assert p.git[0].clean_args == args, text
