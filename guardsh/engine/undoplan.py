@@ -432,12 +432,14 @@ def _under(path: str, base: str) -> bool:
     return path == base or path.startswith(base.rstrip("/") + "/")
 
 
-def place_problem(path: str, cwd: str, ctx: Context, outside: bool) -> str | None:
+def place_problem(path: str, cwd: str, ctx: Context, outside: bool, repository: bool = False) -> str | None:
     """Why a snapshot of ``path`` cannot lower the command's risk (None: it can)."""
     ws = ctx.workspace_for(cwd)
     classes = ctx._classify_path(path, cwd)
     if classes & PROTECTED or "/.git/" in path + "/":
         return f"{path} is a protected path"
+    if not repository and (os.path.isdir(os.path.join(path, ".git")) or (ws is not None and _under(ws, path))):
+        return f"{path} holds a whole repository or workspace"  # more than the agent's own work
     if ws is None or not _under(path, ws):
         if not outside:
             return f"{path} is outside the workspace"
@@ -469,7 +471,7 @@ def lowerable(verdict: Verdict, found: Plan, ctx: Context, inside: bool = True, 
             if problem:
                 return problem
         for g in p.git:
-            problem = place_problem(g.repo, g.repo, ctx, outside)
+            problem = place_problem(g.repo, g.repo, ctx, outside, repository=True)
             if problem:
                 return problem
     return None

@@ -115,6 +115,8 @@ def test_unknown_targets_make_no_plan(ruleset, tree: Path, text: str) -> None:  
     ("rm -rf src && git push --force origin main", False),   # a remote effect keeps its risk
     ("rm -rf ../elsewhere", False),                          # outside the workspace
     ("rm -rf .git", False),                                  # catastrophic: never lowered
+    ("find . -delete", False),                               # the whole repository, .git and all
+    ("rm -rf \"$PWD\"", False),
     ("rm -rf src; kubectl delete ns prod", False),
     ("rm $X", False),
     ("kubectl delete ns x > a.txt", False),                  # only the redirection is planned
