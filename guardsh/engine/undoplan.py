@@ -34,7 +34,7 @@ class FileTarget:
 class GitTarget:
     """git state one command loses, in the repository at ``repo`` (the directory git runs in)."""
 
-    __slots__ = ("repo", "sub", "refs", "ref_names", "worktree", "clean_args", "stash", "push", "linked")
+    __slots__ = ("repo", "sub", "refs", "ref_names", "worktree", "clean_args", "stash", "push", "linked", "commit")
 
     def __init__(self, repo: str, sub: str, refs: str | None = None, ref_names: tuple[str, ...] = (),
                  worktree: bool = False, clean_args: tuple[str, ...] | None = None, stash: bool = False,
@@ -48,6 +48,7 @@ class GitTarget:
         self.stash = stash
         self.push = push            # (remote or '', refspec, ...) when it pushes with force
         self.linked: str | None = None  # a linked worktree it removes (its files are a file target too)
+        self.commit: str | None = None  # the commit a reset --hard moves to (its files overwrite untracked ones)
 
     def __repr__(self) -> str:
         return f"GitTarget({self.repo!r}, {self.sub!r})"
@@ -360,6 +361,8 @@ def _git_target(cmd: Command, cwd: str, home: str) -> GitTarget | str | None:
                 forces += 1
         # -n with -f -f lists the nested repositories that -ff removes
         target.clean_args = (("-f", "-f") if forces >= 2 else ()) + tuple(kept)
+    if sub == "reset" and names and names[0] != "--":
+        target.commit = names[0]
     if spec.get("push"):
         target.push = names
     if spec.get("worktree_dir"):

@@ -145,6 +145,23 @@ def test_reset_hard_brings_back_worktree_index_and_branch(run_guardsh: Run, repo
     assert git(repo, "status", "--porcelain") == " M src/main.py\nA  staged.txt\n"
 
 
+def test_reset_hard_to_a_commit_saves_the_untracked_files_it_overwrites(run_guardsh: Run, repo: Path,
+                                                                        env: dict[str, str]) -> None:
+    git(repo, "checkout", "-q", "-b", "other")
+    (repo / "notes.txt").write_text("theirs\n")
+    git(repo, "add", "notes.txt")
+    git(repo, "commit", "-qm", "notes")
+    git(repo, "checkout", "-q", "main")
+    (repo / "notes.txt").write_text("mine, untracked\n")
+    r = run_guardsh("-c", "git reset --hard other", cwd=str(repo), env=env)
+    assert r.returncode == 0, r.stderr.decode()
+    snapshot_line(r.stderr)
+    assert (repo / "notes.txt").read_text() == "theirs\n"
+    undo(run_guardsh, repo, env)
+    assert (repo / "notes.txt").read_text() == "mine, untracked\n"
+    assert "notes.txt" not in git(repo, "ls-files")
+
+
 def test_clean_fdx_brings_back_an_ignored_env_file(run_guardsh: Run, repo: Path, env: dict[str, str]) -> None:
     (repo / ".env").write_bytes(b"API_KEY=s3cret\n")
     (repo / ".env").chmod(0o600)
