@@ -361,7 +361,7 @@ def _git_target(cmd: Command, cwd: str, home: str) -> GitTarget | str | None:
                 forces += 1
         # -n with -f -f lists the nested repositories that -ff removes
         target.clean_args = (("-f", "-f") if forces >= 2 else ()) + tuple(kept)
-    if sub == "reset" and names and names[0] != "--":
+    if sub in ("reset", "checkout", "switch") and names:  # (a path instead of a commit lists nothing)
         target.commit = names[0]
     if spec.get("push"):
         target.push = names
