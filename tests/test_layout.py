@@ -15,6 +15,7 @@ LAYERS = (
     ("engine", ("guardsh.engine",)),
     ("caches", ("guardsh.cachefiles",)),
     ("audit", ("guardsh.audit",)),
+    ("preview", ("guardsh.preview",)),
     ("approval", ("guardsh.approval",)),
     ("shell", ("guardsh.shell",)),
     ("agents", ("guardsh.agents",)),
