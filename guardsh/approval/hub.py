@@ -79,7 +79,7 @@ class Request:
             "received": self.received, "needed": self.needed,
             "approvals": [name for _cid, name in self.approvals], "state": self.state,
             "by": self.by, "reason": self.reason, "note": self.note, "parse": d.get("parse", ""),
-            "notes": d.get("notes", []),
+            "notes": d.get("notes", []), "previewing": d.get("previewing", False), "preview": d.get("preview"),
         }
 
 
@@ -120,6 +120,7 @@ def validate_request(msg: dict[str, Any]) -> dict[str, Any]:
     if not data["command"].strip():
         raise protocol.ProtocolError("empty command")
     data["deferred"] = msg.get("deferred") is True
+    data["previewing"] = msg.get("previewing") is True  # a preview message follows (issue 15)
     matches = msg.get("matches", [])
     if not isinstance(matches, list) or len(matches) > 100:
         raise protocol.ProtocolError("request field 'matches' must be a list")
@@ -253,6 +254,13 @@ class Hub:
                             "text": f"request {req.id} was approved but its requester had already "
                                     "given up: nothing ran"})
 
+    def preview(self, req: Request, message: dict[str, Any]) -> None:
+        """The waiter's blast-radius preview of its own request: shown beside it, kept in the log."""
+        if req.data.get("preview") is not None or not req.data.get("previewing"):
+            return  # one preview per request, and only one that was announced
+        req.data["preview"] = clean_preview(message.get("preview"))
+        self.broadcast({"type": "preview", "id": req.id, "request": req.view()})
+
     def expire_deferred(self) -> None:
         self._expire(self.clock())
 
@@ -350,6 +358,10 @@ class Hub:
                   "command": v["command"], "cwd": v["cwd"], "user": v["user"], "pid": v["pid"],
                   "agent": v["agent"], "risk": v["risk"], "rules": [m["rule"] for m in v["matches"]],
                   "approvals": v["approvals"]}
+        if v.get("preview") is not None:
+            from guardsh.preview.show import render
+
+            record["preview"] = render(v["preview"])[:60]
         try:
             os.makedirs(os.path.dirname(self.log_path), mode=0o700, exist_ok=True)
             fd = os.open(self.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -359,6 +371,29 @@ class Hub:
                 os.close(fd)
         except OSError:
             pass
+
+
+def clean_preview(value: object) -> dict[str, Any]:
+    """A preview from a waiter, reduced to the fields the console shows, as bounded one-line texts."""
+    if not isinstance(value, dict):
+        return {"problem": "the preview was malformed", "items": []}
+    out: dict[str, Any] = {"items": [], "elapsed_ms": value.get("elapsed_ms") if isinstance(value.get("elapsed_ms"), int) else None}
+    if value.get("problem"):
+        out["problem"] = one_line(value["problem"], 500)
+    items = value.get("items") if isinstance(value.get("items"), list) else []
+    for item in items[:8]:
+        if not isinstance(item, dict):
+            continue
+        sections = []
+        for sec in (item.get("sections") if isinstance(item.get("sections"), list) else [])[:12]:
+            if isinstance(sec, dict):
+                lines = sec.get("lines") if isinstance(sec.get("lines"), list) else []
+                sections.append({k: one_line(sec.get(k) or "", 300) for k in ("label", "command", "status", "summary")}
+                                | {"lines": [one_line(x, 300) for x in lines[:40]]})
+        notes = item.get("notes") if isinstance(item.get("notes"), list) else []
+        out["items"].append({k: one_line(item.get(k) or "", 500) for k in ("command", "what", "status", "problem")}
+                            | {"notes": [one_line(n, 500) for n in notes[:10]], "sections": sections})
+    return out
 
 
 def send_message(writer: asyncio.StreamWriter, message: dict[str, Any]) -> None:

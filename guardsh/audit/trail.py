@@ -349,6 +349,7 @@ def invocation_fields(
     duration_ms: float | None = None,
     env: Mapping[str, str] | None = None,
     now: float | None = None,
+    preview: list[str] | None = None,
 ) -> list[tuple[str, object]]:
     """The fields of one invocation record, in the order they are written."""
     env = os.environ if env is None else env
@@ -389,7 +390,7 @@ def invocation_fields(
         ("exit", exit_status),
         ("duration_ms", duration_ms),
         ("error", error),
-    ]
+    ] + ([("preview", list(preview))] if preview is not None else [])  # issue 15: what the approver was shown
 
 
 def record_invocation(

@@ -27,32 +27,50 @@ from guardsh.preview.show import section
 DEFAULT_TIMEOUT = 10.0
 
 
+class Prepared:
+    """The plans for one verdict (derived at once, purely), ready to run (:meth:`run`)."""
+
+    def __init__(self, verdict: Verdict, rules: RuleSet, config: Config, env: Mapping[str, str] | None = None,
+                 cwd: str | None = None, spec_dirs: list[str] | None = None) -> None:
+        self.env = dict(os.environ if env is None else env)
+        self.config = config
+        self.problem: str | None = None
+        self.plans: list[dict[str, Any]] = []
+        cwd = cwd or os.getcwd()
+        self.classifier = Classifier(rules, config)
+        self.home = self.env.get("HOME")
+        ctx = Context(cwd, config, env=self.env, home=self.home)
+        self.contexts: dict[str, Context] = {cwd: ctx}
+        try:
+            specs = load_specs(spec_dirs)
+        except RuleError as e:
+            self.problem = "the preview specs failed to load: " + "; ".join(e.problems[:3])
+            return
+        self.plans = plan_previews(verdict, self.classifier, specs, ctx)
+
+    @property
+    def wanted(self) -> bool:
+        return bool(self.plans or self.problem)
+
+    def check(self, argv: list[str], where: str) -> str | None:
+        if where not in self.contexts:
+            self.contexts[where] = Context(where, self.config, env=self.env, home=self.home)
+        return read_only_reason(self.classifier, argv, self.contexts[where])
+
+    def run(self) -> dict[str, Any]:
+        """``{"items": [...], "elapsed_ms": N}``, or ``{"problem": ...}``; within ``preview_timeout``."""
+        started = time.monotonic()
+        if self.problem:
+            return {"problem": self.problem, "items": []}
+        deadline = started + float(getattr(self.config, "preview_timeout", DEFAULT_TIMEOUT))
+        items = [run_plan(plan, self.env, self.check, deadline) for plan in self.plans]
+        return {"items": items, "elapsed_ms": round((time.monotonic() - started) * 1000)}
+
+
 def compute(verdict: Verdict, rules: RuleSet, config: Config, env: Mapping[str, str] | None = None,
             cwd: str | None = None, spec_dirs: list[str] | None = None) -> dict[str, Any]:
-    """The preview of a verdict: ``{"items": [...], "elapsed_ms": N}`` or ``{"problem": ...}``."""
-    started = time.monotonic()
-    env = dict(os.environ if env is None else env)
-    cwd = cwd or os.getcwd()
-    timeout = float(getattr(config, "preview_timeout", DEFAULT_TIMEOUT))
-    deadline = started + timeout
-    try:
-        specs = load_specs(spec_dirs)
-    except RuleError as e:
-        return {"problem": "the preview specs failed to load: " + "; ".join(e.problems[:3]), "items": []}
-    classifier = Classifier(rules, config)
-    home = env.get("HOME")
-    ctx = Context(cwd, config, env=env, home=home)
-    contexts: dict[str, Context] = {cwd: ctx}
-
-    def check(argv: list[str], where: str) -> str | None:
-        if where not in contexts:
-            contexts[where] = Context(where, config, env=env, home=home)
-        return read_only_reason(classifier, argv, contexts[where])
-
-    items = []
-    for plan in plan_previews(verdict, classifier, specs, ctx):
-        items.append(run_plan(plan, env, check, deadline))
-    return {"items": items, "elapsed_ms": round((time.monotonic() - started) * 1000)}
+    """The preview of a verdict (see :meth:`Prepared.run`)."""
+    return Prepared(verdict, rules, config, env, cwd, spec_dirs).run()
 
 
 def run_plan(plan: dict[str, Any], env: Mapping[str, str], check: Check, deadline: float) -> dict[str, Any]:

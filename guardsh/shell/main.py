@@ -88,15 +88,16 @@ def run_shell(argv0: str, args: list[str]) -> int:
     if verdict.decision == Decision.ASK or (verdict.risk == Risk.CATASTROPHIC and config.catastrophic_two_approvers):
         from guardsh.approval.request import request_approval  # a human decides (two people for catastrophic)
 
-        def before_run(approver: str) -> None:  # recorded before the approval is used
-            trail.record_invocation(text, verdict, "exec", config, approval="approved", approver=approver)
+        def before_run(approver: str, preview: list[str] | None = None) -> None:  # recorded before it is used
+            trail.record_invocation(text, verdict, "exec", config, approval="approved", approver=approver,
+                                    preview=preview)
 
         approval = request_approval(verdict, config, before_run)
         if approval.approved:
             exec_bash(bash, name, args, list(verdict.texts), stdin_data)  # exactly the approved text
         try:  # the refusal, with the human's reason, is already on stderr
             trail.record_invocation(text, verdict, "refused", config, exit_status=EXIT_REFUSED,
-                                    approval=approval.state, approver=approval.by or None)
+                                    approval=approval.state, approver=approval.by or None, preview=approval.preview)
         except Exception as e:
             sys.stderr.write(f"guardsh: warning: {e}; this refusal is missing from the audit trail\n")
         return EXIT_REFUSED

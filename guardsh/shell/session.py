@@ -298,8 +298,9 @@ class Session:
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
                 from guardsh.approval.request import request_approval
 
-                def before_run(approver: str) -> None:
-                    trail.record_invocation(text, verdict, "exec", self.config, approval="approved", approver=approver)
+                def before_run(approver: str, preview: list[str] | None = None) -> None:
+                    trail.record_invocation(text, verdict, "exec", self.config, approval="approved", approver=approver,
+                                            preview=preview)
 
                 approval = request_approval(verdict, self.config, before_run, env=self.inner.env)
                 if approval.approved:
@@ -307,7 +308,8 @@ class Session:
                 else:
                     try:
                         trail.record_invocation(text, verdict, "refused", self.config, exit_status=EXIT_REFUSED,
-                                                approval=approval.state, approver=approval.by or None)
+                                                approval=approval.state, approver=approval.by or None,
+                                                preview=approval.preview)
                     except Exception as e:
                         sys.stderr.write(f"guardsh: warning: {e}; this refusal is missing from the audit trail\n")
             finally:
