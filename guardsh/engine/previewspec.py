@@ -35,6 +35,16 @@ LOCALS = ("paths", "git-push-force", "sql")
 PREVIEWS_DIR = "previews.d"
 
 
+class _SpecChecker(_Checker):
+    """Errors that say ``preview ID`` where the rules' say ``rule ID``."""
+
+    def error(self, node: Any, rule: str | None, key: str | None, message: str) -> None:
+        super().error(node, None, key, message)
+        if rule:
+            where, _, rest = self.problems[-1].partition(": ")
+            self.problems[-1] = f"{where}: preview {rule}: {rest}"
+
+
 def packaged_dir() -> str:
     """``guardsh/_previews`` when installed, else the checkout's previews.d."""
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -66,7 +76,7 @@ def load_specs(dirs: list[str] | None = None) -> list[dict[str, Any]]:
         except RuleError as e:
             problems += e.problems
             continue
-        ck = _Checker(path)
+        ck = _SpecChecker(path)
         if not isinstance(doc, dict) or set(doc) - {"previews"} or not isinstance(doc.get("previews"), list):
             ck.error(doc, None, "previews", "a preview file holds one key, 'previews': a list of specs")
         else:

@@ -60,6 +60,8 @@ def run(argv: list[str], cwd: str, env: Mapping[str, str], check: Check, deadlin
     code = proc.wait()
     if timed_out:
         return Output("timeout", argv, None, out, err, why=f"stopped after {remaining:.1f} s", cut=cut)
+    if cut:  # stopped by guardsh for talking too much: what it said so far is the preview
+        return Output("ok", argv, code, out, err, cut=True)
     return Output("ok" if code == 0 else "failed", argv, code, out, err, cut=cut)
 
 
