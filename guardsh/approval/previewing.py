@@ -88,6 +88,13 @@ class Previewer:
         finally:
             os._exit(0)
 
+    def stop(self) -> None:
+        """The request is decided or withdrawn: preview processes still running are ended."""
+        if self.thread is not None and self.thread.is_alive():
+            from guardsh.preview.run import stop_all
+
+            stop_all()
+
     def audit_lines(self) -> list[str] | None:
         """What the audit record keeps: the preview as text, bounded (None: no preview wanted)."""
         if not self.wanted:

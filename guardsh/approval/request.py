@@ -313,6 +313,7 @@ class Waiter:
             pass
 
     def close(self) -> None:
+        self.previewer.stop()
         if self.sock is not None:
             try:
                 self.sock.close()
