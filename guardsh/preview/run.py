@@ -7,6 +7,7 @@ import os
 import selectors
 import signal
 import subprocess
+import threading
 import time
 from typing import Callable, Mapping
 
@@ -22,15 +23,17 @@ RUNNING: set[subprocess.Popen[bytes]] = set()  # preview processes now running (
 
 
 _STOPPED = [False]
+_LOCK = threading.Lock()  # starting a process and stop_all exclude each other
 TIMEOUT_PROGRAM = next((p for p in ("/usr/bin/timeout", "/bin/timeout") if os.access(p, os.X_OK)), None)
 
 
 def stop_all() -> None:
     """End every preview process still running, and start no more (the request was decided, or
     the waiter leaves)."""
-    _STOPPED[0] = True
-    for proc in list(RUNNING):
-        _kill(proc)
+    with _LOCK:
+        _STOPPED[0] = True
+        for proc in list(RUNNING):
+            _kill(proc)
 
 
 class Output:
@@ -60,16 +63,17 @@ def run(argv: list[str], cwd: str, env: Mapping[str, str], check: Check, deadlin
     if why:
         return Output("refused", argv, why=why)
     remaining = deadline - time.monotonic()
-    if remaining <= 0 or _STOPPED[0]:
-        return Output("timeout", argv, why="no time left" if remaining <= 0 else "the request was decided")
     # coreutils timeout as well: the deadline holds even if this process is SIGKILLed meanwhile
     wrapped = [TIMEOUT_PROGRAM, "-s", "KILL", f"{remaining + 1:.1f}", *argv] if TIMEOUT_PROGRAM else argv
-    try:
-        proc = subprocess.Popen(wrapped, cwd=cwd, env={**env, **QUIET_ENV}, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-    except OSError as e:
-        return Output("failed", argv, why=f"cannot run {argv[0]}: {e.strerror or e}")
-    RUNNING.add(proc)
+    with _LOCK:
+        if remaining <= 0 or _STOPPED[0]:
+            return Output("timeout", argv, why="no time left" if remaining <= 0 else "the request was decided")
+        try:
+            proc = subprocess.Popen(wrapped, cwd=cwd, env={**env, **QUIET_ENV}, stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        except OSError as e:
+            return Output("failed", argv, why=f"cannot run {argv[0]}: {e.strerror or e}")
+        RUNNING.add(proc)
     try:
         out, err, cut, timed_out = _collect(proc, deadline)
         if timed_out or cut:
