@@ -18,8 +18,11 @@ preview it must derive (``preview: ...``, steps joined by `` ; ``), checked when
 """
 from __future__ import annotations
 
+import marshal
 import os
 
+from guardsh import paths
+from guardsh.engine import caches
 from guardsh.engine.rules import _Checker, compile_condition
 from guardsh.engine.yamlfile import RuleError, read_yaml
 
@@ -33,6 +36,7 @@ STEP_KEYS = ("argv", "label", "show")
 SHOWS = ("lines", "names", "paths", "terraform-plan", "aws-dry-run", "rsync", "commits")
 LOCALS = ("paths", "git-push-force", "sql")
 PREVIEWS_DIR = "previews.d"
+CACHE_FORMAT = 1
 
 
 class _SpecChecker(_Checker):
@@ -65,12 +69,37 @@ def spec_files(dirs: list[str] | None = None) -> list[str]:
     return out
 
 
-def load_specs(dirs: list[str] | None = None) -> list[dict[str, Any]]:
-    """Every spec, validated; raises RuleError naming file, line, spec and key."""
+def load_specs(dirs: list[str] | None = None, use_cache: bool = True) -> list[dict[str, Any]]:
+    """Every spec, validated; raises RuleError naming file, line, spec and key.  Compiled specs
+    are cached (marshal, keyed on the files' size and mtime) like the rules."""
+    files = spec_files(dirs)
+    sig: list[Any] = [CACHE_FORMAT]
+    for f in files:
+        st = os.stat(f)
+        sig.append((f, st.st_size, st.st_mtime_ns))
+    cache = os.path.join(paths.cache_dir(), "previews.marshal")
+    if use_cache:
+        try:
+            with open(cache, "rb") as fh:
+                cached = marshal.load(fh)
+            if isinstance(cached, dict) and cached.get("sig") == sig:
+                return list(cached["specs"])
+        except (OSError, EOFError, ValueError, TypeError):
+            pass
+    specs = _compile_files(files)
+    if use_cache:
+        try:
+            caches.offer(cache, marshal.dumps({"sig": sig, "specs": specs}))
+        except ValueError:
+            pass
+    return specs
+
+
+def _compile_files(files: list[str]) -> list[dict[str, Any]]:
     problems: list[str] = []
     specs: list[dict[str, Any]] = []
     seen: dict[str, str] = {}
-    for path in spec_files(dirs):
+    for path in files:
         try:
             doc = read_yaml(path)
         except RuleError as e:

@@ -23,13 +23,23 @@ if TYPE_CHECKING:
     from guardsh.engine.classify import Classifier
 
 NAME = r'(?:"[^"]+"|`[^`]+`|\[[^\]]+\]|[A-Za-z_][A-Za-z0-9_$]*)(?:\.(?:"[^"]+"|`[^`]+`|[A-Za-z_][A-Za-z0-9_$]*))?'
-SHAPES = (  # statement -> (kind, the tables part, the condition)
-    ("delete", re.compile(rf"^\s*delete\s+from\s+({NAME})\s*(?:where\s+(.*?))?\s*;?\s*$", re.I | re.S)),
-    ("update", re.compile(rf"^\s*update\s+(?:or\s+\w+\s+)?({NAME})\s+set\s+.*?(?:\s+where\s+(.*?))?\s*;?\s*$", re.I | re.S)),
-    ("drop", re.compile(rf"^\s*drop\s+table\s+(?:if\s+exists\s+)?((?:{NAME})(?:\s*,\s*{NAME})*)\s*(?:cascade|restrict)?\s*;?\s*$", re.I | re.S)),
-    ("truncate", re.compile(rf"^\s*truncate\s+(?:table\s+)?(?:only\s+)?((?:{NAME})(?:\s*,\s*{NAME})*)\s*(?:cascade|restrict|restart\s+identity|continue\s+identity)*\s*;?\s*$", re.I | re.S)),
+SHAPE_SOURCES = (  # statement -> (kind, the tables part, the condition); compiled when first needed
+    ("delete", (rf"^\s*delete\s+from\s+({NAME})\s*(?:where\s+(.*?))?\s*;?\s*$")),
+    ("update", (rf"^\s*update\s+(?:or\s+\w+\s+)?({NAME})\s+set\s+.*?(?:\s+where\s+(.*?))?\s*;?\s*$")),
+    ("drop", (rf"^\s*drop\s+table\s+(?:if\s+exists\s+)?((?:{NAME})(?:\s*,\s*{NAME})*)\s*(?:cascade|restrict)?\s*;?\s*$")),
+    ("truncate", (rf"^\s*truncate\s+(?:table\s+)?(?:only\s+)?((?:{NAME})(?:\s*,\s*{NAME})*)\s*(?:cascade|restrict|restart\s+identity|continue\s+identity)*\s*;?\s*$")),
 )
-TOKEN = re.compile(r"\s*(?:('(?:[^']|'')*')|(\d+(?:\.\d+)?)|(" + NAME + r")|(<>|!=|>=|<=|==|=|<|>|\(|\)|,|-(?=\d)))", re.S)
+TOKEN_SOURCE = r"\s*(?:('(?:[^']|'')*')|(\d+(?:\.\d+)?)|(" + NAME + r")|(<>|!=|>=|<=|==|=|<|>|\(|\)|,|-(?=\d)))"
+_COMPILED: list[Any] = []
+
+
+def _patterns() -> tuple[list[tuple[str, re.Pattern[str]]], re.Pattern[str]]:
+    if not _COMPILED:
+        _COMPILED.append([(kind, re.compile(src, re.I | re.S)) for kind, src in SHAPE_SOURCES])
+        _COMPILED.append(re.compile(TOKEN_SOURCE, re.S))
+    return _COMPILED[0], _COMPILED[1]
+
+
 CONDITION_WORDS = {"and", "or", "not", "in", "like", "glob", "between", "is", "null", "true", "false"}
 CLIENTS = ("sqlite3", "psql", "mysql", "mariadb")
 
@@ -38,7 +48,8 @@ def sql_plan(cmd: Command, verdict: Verdict, classifier: Classifier) -> dict[str
     """``notes`` (statement, tables, why no count) and, for SQLite, the count step."""
     statement = " ".join((cmd.text or " ".join(cmd.argv[1:])).split())
     notes = [f"statement: {statement}"]
-    shape = next(((kind, m) for kind, m in ((k, p.match(statement)) for k, p in SHAPES) if m), None)
+    shapes, _token = _patterns()
+    shape = next(((kind, m) for kind, m in ((k, p.match(statement)) for k, p in shapes) if m), None)
     if shape is None:
         tables = _tables_from_words(cmd)
         notes.append(f"tables: {', '.join(tables) or 'none named'}")
@@ -69,8 +80,9 @@ def plain_condition(text: str) -> bool:
     """Only names, literals, comparisons and the condition words; parentheses only after IN."""
     pos, tokens = 0, []
     text = text.strip()
+    token = _patterns()[1]
     while pos < len(text):
-        m = TOKEN.match(text, pos)
+        m = token.match(text, pos)
         if m is None or m.end() == pos:
             return False
         tokens.append(m.group(0).strip())

@@ -20,9 +20,12 @@ from guardsh.engine.preview import plan_previews, read_only_reason
 from guardsh.engine.previewspec import load_specs
 from guardsh.engine.ruleset import RuleSet
 from guardsh.engine.yamlfile import RuleError
-from guardsh.preview.local import paths_sections, push_force_sections
-from guardsh.preview.run import Check, expand_globs, run
-from guardsh.preview.show import section
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from guardsh.preview.run import Check
+# run, local and show (subprocess, selectors, glob...) are imported when the plans run, in the
+# waiter's preview thread: deriving the plans, on the request's path, needs only the engine.
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -74,6 +77,10 @@ def compute(verdict: Verdict, rules: RuleSet, config: Config, env: Mapping[str, 
 
 
 def run_plan(plan: dict[str, Any], env: Mapping[str, str], check: Check, deadline: float) -> dict[str, Any]:
+    from guardsh.preview.local import paths_sections, push_force_sections
+    from guardsh.preview.run import expand_globs, run
+    from guardsh.preview.show import section
+
     item: dict[str, Any] = {"command": plan["command"], "what": plan["what"], "spec": plan["spec"],
                             "cwd": plan["cwd"], "problem": plan["problem"], "notes": list(plan["notes"]),
                             "sections": []}
