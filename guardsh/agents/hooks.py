@@ -359,7 +359,7 @@ def ask(req: Request, verdict, config, mode: str) -> Answer:  # type: ignore[no-
     if approval.state == "unavailable" and mode == "auto" and prompt_ok:
         return delegate(req, verdict, config)
     _record_quietly(req.agent, req.session, req.command, verdict, "refused", config,
-                    approval=approval.state, approver=approval.by or None, preview=approval.preview)
+                    approval=approval.state, approver=approval.by or None, preview=getattr(approval, "preview", None))
     text = captured.getvalue().strip() or refusal(verdict).rstrip("\n")
     return Answer("deny", text, summary(verdict))
 

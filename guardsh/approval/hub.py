@@ -389,11 +389,17 @@ def clean_preview(value: object) -> dict[str, Any]:
             if isinstance(sec, dict):
                 lines = sec.get("lines") if isinstance(sec.get("lines"), list) else []
                 sections.append({k: one_line(sec.get(k) or "", 300) for k in ("label", "command", "status", "summary")}
-                                | {"lines": [one_line(x, 300) for x in lines[:40]]})
+                                | {"lines": [_keep_spaces(x) for x in lines[:40]]})
         notes = item.get("notes") if isinstance(item.get("notes"), list) else []
         out["items"].append({k: one_line(item.get(k) or "", 500) for k in ("command", "what", "status", "problem")}
                             | {"notes": [one_line(n, 500) for n in notes[:10]], "sections": sections})
     return out
+
+
+def _keep_spaces(text: object, limit: int = 300) -> str:
+    """One line of tool output: inner spacing kept (diff --stat columns), line breaks removed."""
+    s = str(text).replace("\r", " ").replace("\n", " ").rstrip()
+    return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
 def send_message(writer: asyncio.StreamWriter, message: dict[str, Any]) -> None:
