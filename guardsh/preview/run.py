@@ -62,6 +62,8 @@ def run(argv: list[str], cwd: str, env: Mapping[str, str], check: Check, deadlin
     why = check(argv, cwd)
     if why:
         return Output("refused", argv, why=why)
+    if not os.path.isdir(cwd):
+        return Output("failed", argv, why=f"its directory {cwd} does not exist (yet)")
     remaining = deadline - time.monotonic()
     # coreutils timeout as well: the deadline holds even if this process is SIGKILLed meanwhile
     wrapped = [TIMEOUT_PROGRAM, "-s", "KILL", f"{remaining + 1:.1f}", *argv] if TIMEOUT_PROGRAM else argv
