@@ -258,6 +258,8 @@ class Hub:
         """The waiter's blast-radius preview of its own request: shown beside it, kept in the log."""
         if req.data.get("preview") is not None or not req.data.get("previewing"):
             return  # one preview per request, and only one that was announced
+        from guardsh.approval.previewing import clean_preview
+
         req.data["preview"] = clean_preview(message.get("preview"))
         self.broadcast({"type": "preview", "id": req.id, "request": req.view()})
 
@@ -371,35 +373,6 @@ class Hub:
                 os.close(fd)
         except OSError:
             pass
-
-
-def clean_preview(value: object) -> dict[str, Any]:
-    """A preview from a waiter, reduced to the fields the console shows, as bounded one-line texts."""
-    if not isinstance(value, dict):
-        return {"problem": "the preview was malformed", "items": []}
-    out: dict[str, Any] = {"items": [], "elapsed_ms": value.get("elapsed_ms") if isinstance(value.get("elapsed_ms"), int) else None}
-    if value.get("problem"):
-        out["problem"] = one_line(value["problem"], 500)
-    items = value.get("items") if isinstance(value.get("items"), list) else []
-    for item in items[:8]:
-        if not isinstance(item, dict):
-            continue
-        sections = []
-        for sec in (item.get("sections") if isinstance(item.get("sections"), list) else [])[:12]:
-            if isinstance(sec, dict):
-                lines = sec.get("lines") if isinstance(sec.get("lines"), list) else []
-                sections.append({k: one_line(sec.get(k) or "", 300) for k in ("label", "command", "status", "summary")}
-                                | {"lines": [_keep_spaces(x) for x in lines[:40]]})
-        notes = item.get("notes") if isinstance(item.get("notes"), list) else []
-        out["items"].append({k: one_line(item.get(k) or "", 500) for k in ("command", "what", "status", "problem")}
-                            | {"notes": [one_line(n, 500) for n in notes[:10]], "sections": sections})
-    return out
-
-
-def _keep_spaces(text: object, limit: int = 300) -> str:
-    """One line of tool output: inner spacing kept (diff --stat columns), line breaks removed."""
-    s = str(text).replace("\r", " ").replace("\n", " ").rstrip()
-    return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
 def send_message(writer: asyncio.StreamWriter, message: dict[str, Any]) -> None:

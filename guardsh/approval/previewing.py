@@ -106,3 +106,39 @@ class Previewer:
         lines = render(self.result)
         return lines[:MAX_AUDIT_LINES] + ([f"… {len(lines) - MAX_AUDIT_LINES} more lines"]
                                           if len(lines) > MAX_AUDIT_LINES else [])
+
+
+# --- the console's side: what it keeps of a waiter's preview -------------------------------------
+
+def clean_preview(value: object) -> dict[str, Any]:
+    """A preview from a waiter, reduced to the fields the console shows, as bounded one-line texts."""
+    if not isinstance(value, dict):
+        return {"problem": "the preview was malformed", "items": []}
+    out: dict[str, Any] = {"items": [], "elapsed_ms": value.get("elapsed_ms") if isinstance(value.get("elapsed_ms"), int) else None}
+    if value.get("problem"):
+        out["problem"] = _one_line(value["problem"], 500)
+    items = value.get("items") if isinstance(value.get("items"), list) else []
+    for item in items[:8]:
+        if not isinstance(item, dict):
+            continue
+        sections = []
+        for sec in (item.get("sections") if isinstance(item.get("sections"), list) else [])[:12]:
+            if isinstance(sec, dict):
+                lines = sec.get("lines") if isinstance(sec.get("lines"), list) else []
+                sections.append({k: _one_line(sec.get(k) or "", 300) for k in ("label", "command", "status", "summary")}
+                                | {"lines": [_keep_spaces(x) for x in lines[:40]]})
+        notes = item.get("notes") if isinstance(item.get("notes"), list) else []
+        out["items"].append({k: _one_line(item.get(k) or "", 500) for k in ("command", "what", "status", "problem")}
+                            | {"notes": [_one_line(n, 500) for n in notes[:10]], "sections": sections})
+    return out
+
+
+def _keep_spaces(text: object, limit: int = 300) -> str:
+    """One line of tool output: inner spacing kept (diff --stat columns), line breaks removed."""
+    s = str(text).replace("\r", " ").replace("\n", " ").rstrip()
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+def _one_line(text: object, limit: int = 500) -> str:
+    s = " ".join(str(text).split())
+    return s if len(s) <= limit else s[: limit - 1] + "…"

@@ -72,6 +72,8 @@ def spec_files(dirs: list[str] | None = None) -> list[str]:
 def load_specs(dirs: list[str] | None = None, use_cache: bool = True) -> list[dict[str, Any]]:
     """Every spec, validated; raises RuleError naming file, line, spec and key.  Compiled specs
     are cached (marshal, keyed on the files' size and mtime) like the rules."""
+    if dirs is None and not os.path.isdir(packaged_dir()):
+        raise RuleError([f"{packaged_dir()}: the packaged preview specs are missing (reinstall guardsh)"])
     files = spec_files(dirs)
     sig: list[Any] = [CACHE_FORMAT]
     for f in files:
