@@ -14,6 +14,7 @@ LAYERS = (
     ("base", ("guardsh", "guardsh.paths", "guardsh.procs", "guardsh.hashing")),
     ("engine", ("guardsh.engine",)),
     ("caches", ("guardsh.cachefiles",)),
+    ("undo", ("guardsh.undo",)),
     ("audit", ("guardsh.audit",)),
     ("preview", ("guardsh.preview",)),
     ("approval", ("guardsh.approval",)),

@@ -293,9 +293,18 @@ def decide(req: Request, ask_mode: str) -> Answer:
                         decision=Decision.DENY.label, error="the rules failed to load")
         return Answer("deny", "guardsh: the rules failed to load, so every command is refused until they are "
                               "fixed (check them with: guardsh rules test)", "guardsh: the rules failed to load")
+    snapshot = None  # issue 14: what it destroys is saved before the agent runs it
+    if verdict.decision != Decision.DENY and config.undo.get("enabled", True):
+        from guardsh.engine.undoplan import may_destroy
+
+        if may_destroy(verdict):
+            from guardsh.undo.guard import protect
+
+            protection = protect(verdict, config, req.cwd or os.getcwd())
+            verdict, snapshot = protection.verdict, protection.snapshot
     if verdict.decision == Decision.ALLOW:
         try:
-            record(req, verdict, "exec", config)
+            record(req, verdict, "exec", config, snapshot=snapshot)
         except Exception as e:  # as guardsh -c: destructive commands need the audit trail
             if verdict.risk >= Risk.DESTRUCTIVE:
                 return Answer("deny", f"guardsh: refused: {e}. This command is {verdict.risk.label}, and guardsh "

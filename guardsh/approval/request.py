@@ -68,7 +68,7 @@ class Approval:
 
 
 def request_approval(verdict: Verdict, config: Config,
-                     before_run: Callable[[str, list[str] | None], None] | None = None,
+                     before_run: Callable[[str, list[str] | None], object] | None = None,
                      env: dict[str, str] | os._Environ[str] | None = None) -> Approval:
     """Ask the console and wait.  On approval ``before_run(approver)`` is called (it may raise to
     refuse after all, e.g. when the audit record cannot be written) and the caller then execs
@@ -95,7 +95,7 @@ def _as_ask(verdict: Verdict) -> Verdict:
 
 class Waiter:
     def __init__(self, verdict: Verdict, config: Config, env: dict[str, str] | os._Environ[str],
-                 before_run: Callable[[str, list[str] | None], None] | None = None) -> None:
+                 before_run: Callable[[str, list[str] | None], object] | None = None) -> None:
         self.verdict = verdict
         self.config = config
         self.env = env
@@ -198,15 +198,19 @@ class Waiter:
         self.by = by
         if msg.get("decision") == protocol.APPROVE and state == "approved":
             assert self.sock is not None
+            snapshot = None  # before_run may return the id of the snapshot taken first (issue 14)
             if self.before_run is not None:
                 try:
-                    self.before_run(by, self.previewer.audit_lines())
+                    snapshot = self.before_run(by, self.previewer.audit_lines())
                 except Exception as e:  # e.g. the audit record cannot be written
                     self.send_quietly({"type": "cancel", "id": self.rid, "why": "error"})
                     return self.refuse(f"Approved by {by}, but not run: {e}.")
+            ack: dict[str, Any] = {"type": "ack", "id": self.rid}
+            if isinstance(snapshot, str):
+                ack["snapshot"] = snapshot
             try:
                 with self.previewer.lock:
-                    self.sock.sendall(protocol.encode({"type": "ack", "id": self.rid}))
+                    self.sock.sendall(protocol.encode(ack))
             except OSError:
                 pass
             note = _text(msg.get("note"))

@@ -349,6 +349,7 @@ def invocation_fields(
     duration_ms: float | None = None,
     env: Mapping[str, str] | None = None,
     now: float | None = None,
+    snapshot: str | None = None,
     preview: list[str] | None = None,
 ) -> list[tuple[str, object]]:
     """The fields of one invocation record, in the order they are written."""
@@ -390,7 +391,8 @@ def invocation_fields(
         ("exit", exit_status),
         ("duration_ms", duration_ms),
         ("error", error),
-    ] + ([("preview", list(preview))] if preview is not None else [])  # issue 15: what the approver was shown
+    ] + ([("snapshot", snapshot)] if snapshot else []) + (  # saved first: guardsh undo ID takes it back
+        [("preview", list(preview))] if preview is not None else [])  # issue 15: what the approver was shown
 
 
 def record_invocation(
@@ -405,7 +407,7 @@ def record_invocation(
     ``outcome`` is what guardsh did: ``exec`` (handed to bash: the record is written before
     the exec, so ``exit`` and ``duration_ms`` stay null), ``refused`` (exit 126), or
     ``error``.  ``details`` are the keyword fields of ``invocation_fields`` (approval,
-    approver, exit_status, duration_ms, error, decision, risk, cwd).
+    approver, exit_status, duration_ms, error, decision, risk, cwd, snapshot).
     """
     fields = invocation_fields(command, verdict, outcome, **details)  # type: ignore[arg-type]
     return append(log_path(config), fields)

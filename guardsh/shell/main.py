@@ -8,6 +8,7 @@ from guardsh.audit import trail
 from guardsh.engine.config import Config, ConfigError, load_config
 from guardsh.engine.invocation import parse_shell_argv
 from guardsh.engine.model import Decision, Risk
+from guardsh.engine.undoplan import may_destroy
 from guardsh.procs import text_hash, trusted_hashes
 from guardsh.shell.execute import ExecError, exec_bash, real_bash
 
@@ -71,9 +72,16 @@ def run_shell(argv0: str, args: list[str]) -> int:
     if verdict is None:
         _audit_refusal(text, None, config, "the rules failed to load")
         return EXIT_REFUSED
+    protection = None  # issue 14: what it destroys is saved first (and, saved, a local destruction may run)
+    if verdict.decision != Decision.DENY and config.undo.get("enabled", True) and may_destroy(verdict):
+        from guardsh.undo.guard import protect
+
+        protection = protect(verdict, config)
+        verdict = protection.verdict
     if verdict.decision == Decision.ALLOW:
         try:
-            trail.record_invocation(text, verdict, "exec", config)
+            trail.record_invocation(text, verdict, "exec", config,
+                                    snapshot=protection.snapshot if protection else None)
         except Exception as e:  # an audit failure must never crash the shell: decide below
             if verdict.risk >= Risk.DESTRUCTIVE:
                 sys.stderr.write(
@@ -88,9 +96,13 @@ def run_shell(argv0: str, args: list[str]) -> int:
     if verdict.decision == Decision.ASK or (verdict.risk == Risk.CATASTROPHIC and config.catastrophic_two_approvers):
         from guardsh.approval.request import request_approval  # a human decides (two people for catastrophic)
 
-        def before_run(approver: str, preview: list[str] | None = None) -> None:  # recorded before it is used
+        def before_run(approver: str, preview: list[str] | None = None) -> str | None:  # saved and recorded first
+            from guardsh.undo.guard import after_approval
+
+            sid = after_approval(protection, config) if protection is not None else None
             trail.record_invocation(text, verdict, "exec", config, approval="approved", approver=approver,
-                                    preview=preview)
+                                    snapshot=sid, preview=preview)
+            return sid  # the console shows it
 
         approval = request_approval(verdict, config, before_run)
         if approval.approved:
