@@ -343,3 +343,15 @@ def test_check_preview_prints_the_same_preview(repo: Path, run_guardsh, guardsh_
     plain = json.loads(run_guardsh("check", "--json", "--", "git clean -f", cwd=str(repo)).stdout)
     assert "preview" not in plain  # the public shape is unchanged without --preview
     assert (repo / "junk.txt").exists()
+
+
+def test_preview_timeout_is_validated_and_zero_turns_previews_off(ruleset: RuleSet) -> None:
+    from guardsh.approval.previewing import Previewer
+    from guardsh.engine.config import ConfigError, validate
+
+    with pytest.raises(ConfigError, match="config.yaml: key 'preview_timeout' must be a number of seconds"):
+        validate("config.yaml", {"preview_timeout": "soon"})
+    verdict = Classifier(ruleset, Config()).classify("git clean -fd", example_context())
+    assert Previewer(verdict, Config({"preview_timeout": 0}), {}).wanted is False
+    assert Previewer(verdict, Config(), dict(os.environ)).wanted is True
+    assert Previewer(Classifier(ruleset, Config()).classify("touch x", example_context()), Config(), {}).wanted is False
