@@ -220,6 +220,8 @@ def test_git_push_force_lists_the_commits_the_remote_loses(tmp_path: Path, repo:
     out = text_of(preview(ruleset, "git push --force origin main", repo, env))
     assert "commits origin/main would lose: 1 commit" in out and "a colleague's commit" in out, out
     assert "remote moved" not in out
+    out = text_of(preview(ruleset, "git push origin +HEAD:main", repo, env))  # forced by the refspec alone
+    assert "commits origin/main would lose: 1 commit" in out and "a colleague's commit" in out, out
     # the remote moves again after our last fetch: the preview says the comparison is stale
     (other / "later.txt").write_text("later")
     git(other, "add", ".")
