@@ -350,6 +350,7 @@ def invocation_fields(
     env: Mapping[str, str] | None = None,
     now: float | None = None,
     snapshot: str | None = None,
+    preview: list[str] | None = None,
 ) -> list[tuple[str, object]]:
     """The fields of one invocation record, in the order they are written."""
     env = os.environ if env is None else env
@@ -390,7 +391,8 @@ def invocation_fields(
         ("exit", exit_status),
         ("duration_ms", duration_ms),
         ("error", error),
-    ] + ([("snapshot", snapshot)] if snapshot else [])  # saved first: guardsh undo ID takes it back
+    ] + ([("snapshot", snapshot)] if snapshot else []) + (  # saved first: guardsh undo ID takes it back
+        [("preview", list(preview))] if preview is not None else [])  # issue 15: what the approver was shown
 
 
 def record_invocation(

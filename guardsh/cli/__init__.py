@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
 USAGE = """\
 usage: guardsh [bash options] -c COMMAND [NAME [ARGS...]]   run COMMAND if it is safe
        guardsh [bash options] SCRIPT [ARGS...]              run a script if it is safe
-       guardsh check [--json] [--cwd DIR] -- COMMAND          classify without running
+       guardsh check [--json] [--preview] [--cwd DIR] -- CMD  classify without running (--preview: what it would do)
        guardsh rules list | test [DIR...]                   show or check the rules
        guardsh approver                                     approve commands (in your own terminal)
        guardsh audit [--format F] [--fail-on L] FILE...|-   classify whole logs without running them
