@@ -67,6 +67,7 @@ class RuleSet:
         self.runners: dict[str, dict[str, Any]] = data.get("runners", {})
         self.env_loaders: dict[str, dict[str, Any]] = data.get("env_loaders", {})
         self.fallback: dict[str, Any] | None = data.get("fallback")
+        self.other_examples: list[dict[str, Any]] = data.get("examples", [])  # runners, env loaders, fallback
         self.known = set(self.defaults) | set(self.by_program) | set(self._specs) | set(self.runners)
         self.with_subcommands = frozenset(
             p for r in data["rules"] if "subcommand" in r["match"] for p in r["match"].get("program", ())
@@ -109,6 +110,7 @@ class RuleSet:
         self.runners = packed["runners"]
         self.env_loaders = packed["env_loaders"]
         self.fallback = packed["fallback"]
+        self.other_examples = []  # checked when the rules were built, not kept in the cache
         return self
 
     @property

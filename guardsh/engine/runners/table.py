@@ -33,10 +33,29 @@ if TYPE_CHECKING:
 RUN_KINDS = ("command", "shell", "stdin")
 LANGUAGES = ("awk", "sed", "vim", "elisp", "gdb", "expect", "make", "ssm", "python", "js", "ruby", "perl", "php")
 OPTION_KINDS = RUN_KINDS + LANGUAGES + ("file", "script", "code_file", "hooks")
-RUNNER_KEYS = ("value_options", "skip", "run", "after_dashdash", "options", "keep", "shell_words", "optional_value")
+RUNNER_KEYS = ("value_options", "skip", "run", "after_dashdash", "options", "keep", "shell_words", "optional_value",
+               "examples")
 ENV_KINDS = ("shell", "file", "function", "opaque", "program")
-ENV_KEYS = ("kind", "programs", "language")
-FALLBACK_KEYS = ("verbs", "verb_flags", "dry_run", "max_depth")
+ENV_KEYS = ("kind", "programs", "language", "examples")
+FALLBACK_KEYS = ("verbs", "verb_flags", "safe_verbs", "dry_run", "max_depth", "examples")
+
+
+def _examples(ck: Any, v: Any, node: Any, where: str, label: str, kind: str, data: dict[str, Any]) -> None:
+    """``examples: {hit: [...], miss: [...]}`` of a runner, env loader or the fallback, checked
+    when the rules are built (guardsh.engine.examples)."""
+    if not isinstance(v, dict) or any(k not in ("hit", "miss") for k in v):
+        ck.error(node, None, where, "must be a mapping with hit and/or miss lists of commands")
+        return
+    lists = []
+    for key in ("hit", "miss"):
+        items = v.get(key, [])
+        if not isinstance(items, list) or not all(isinstance(x, str) for x in items):
+            ck.error(v, None, f"{where}.{key}", "must be a list of commands")
+            return
+        lists.append(tuple(str(x) for x in items))
+    data.setdefault("examples", []).append(
+        {"file": ck.path, "line": getattr(node, "line", 0), "what": label, "kind": kind, "hit": lists[0],
+         "miss": lists[1]})
 
 
 def compile_runners(ck: Any, section: Any, data: dict[str, Any]) -> None:
@@ -83,6 +102,8 @@ def compile_runners(ck: Any, section: Any, data: dict[str, Any]) -> None:
                 opts = _options(ck, v, spec, where)
                 if opts is not None:
                     entry[k] = opts
+            elif k == "examples":
+                _examples(ck, v, spec, where, f"runner {name}", "runner:" + str(name).split()[0], data)
         opts = entry.get("options", {})
         optional = entry.get("optional_value", ())
         entry["value_options"] = tuple(entry.get("value_options", ())) + tuple(
@@ -151,6 +172,8 @@ def compile_env_loaders(ck: Any, section: Any, data: dict[str, Any]) -> None:
             ck.error(spec, None, f"{key}.language", f"must be one of {', '.join(LANGUAGES)}")
             continue
         table[str(name)] = {"kind": str(kind), "programs": progs, "language": str(lang) if lang else None}
+        if "examples" in spec:
+            _examples(ck, spec["examples"], spec, f"{key}.examples", f"env loader {name}", "env:" + str(name), data)
 
 
 def compile_fallback(ck: Any, section: Any, data: dict[str, Any]) -> None:
@@ -159,15 +182,17 @@ def compile_fallback(ck: Any, section: Any, data: dict[str, Any]) -> None:
     if not isinstance(section, dict):
         ck.error(section, None, "fallback", "must be a mapping (verbs, verb_flags, dry_run, max_depth)")
         return
-    fb = data.setdefault("fallback", {"verbs": (), "verb_flags": (), "dry_run": {}, "max_depth": 3})
+    fb = data.setdefault("fallback", {"verbs": (), "verb_flags": (), "safe_verbs": (), "dry_run": {}, "max_depth": 3})
     for k, v in section.items():
         where = f"fallback.{k}"
         if k not in FALLBACK_KEYS:
             ck.error(section, None, where, f"unknown key (known: {', '.join(FALLBACK_KEYS)})")
-        elif k in ("verbs", "verb_flags"):
+        elif k in ("verbs", "verb_flags", "safe_verbs"):
             vals = ck.str_list(v, section, None, where)
             if vals:
                 fb[k] = tuple(fb[k]) + tuple(x.lower() for x in vals)
+        elif k == "examples":
+            _examples(ck, v, section, where, "fallback", "fallback", data)
         elif k == "max_depth":
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                 ck.error(section, None, where, "must be a whole number of at least 1")
