@@ -103,7 +103,10 @@ def compile_runners(ck: Any, section: Any, data: dict[str, Any]) -> None:
                 if opts is not None:
                     entry[k] = opts
             elif k == "examples":
-                _examples(ck, v, spec, where, f"runner {name}", "runner:" + str(name).split()[0], data)
+                seen = ck.__dict__.setdefault("runner_examples_seen", set())
+                if id(v) not in seen:  # an entry shared with a YAML alias carries its examples once
+                    seen.add(id(v))
+                    _examples(ck, v, spec, where, f"runner {name}", "runner:" + str(name).split()[0], data)
         opts = entry.get("options", {})
         optional = entry.get("optional_value", ())
         entry["value_options"] = tuple(entry.get("value_options", ())) + tuple(
