@@ -160,6 +160,10 @@ def _read_options(entry: dict[str, Any], words: tuple[Word, ...], i: int, end: i
                 _value(kinds["+"], Word(w[1:], word.dynamic), plain, label, out, reader, depth, fired)
             continue
         if w in values or w in kinds:
+            if kinds.get(w) == "module":  # python -m twine upload: the module runs as a command
+                if i < n:
+                    inner_command(plain, i, f"{label} {w}", out, reader, depth)
+                return None
             if w in values:
                 if i < n:
                     _value(kinds.get(w), words[i], plain, label, out, reader, depth, fired)
