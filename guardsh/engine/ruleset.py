@@ -68,7 +68,7 @@ class RuleSet:
         self.env_loaders: dict[str, dict[str, Any]] = data.get("env_loaders", {})
         self.fallback: dict[str, Any] | None = data.get("fallback")
         self.other_examples: list[dict[str, Any]] = data.get("examples", [])  # runners, env loaders, fallback
-        self.known = set(self.defaults) | set(self.by_program) | set(self._specs) | set(self.runners)
+        self.known = set(self.defaults) | set(self.by_program) | set(self._specs)  # not runners: the fallback still reads them
         self.with_subcommands = frozenset(
             p for r in data["rules"] if "subcommand" in r["match"] for p in r["match"].get("program", ())
         )

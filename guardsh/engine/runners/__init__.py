@@ -311,6 +311,11 @@ def _code_file(plain: Command, word: Word, label: str, out: Expansion, reader: R
 
 def _code(plain: Command, word: Word, lang: str, label: str, out: Expansion, reader: Reader, depth: int) -> None:
     """Code in a language: what it runs (shell text, a command) and the files it writes."""
+    if lang == "sql":  # the SQL reader of the database CLIs: each statement becomes `sql ...`
+        from guardsh.engine.inline.sql import _sql_text
+
+        _sql_text(plain, word.value, "ansi", f"{label} (sql)", out, reader, depth, word.dynamic)
+        return
     for kind, value in scan(lang, word.value):
         if kind == "shell":
             _shell(plain, value, f"{label} ({lang})", out, reader, depth, word.dynamic and "$" in value)

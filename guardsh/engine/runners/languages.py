@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import re
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable
+
 STRING = r'"((?:[^"\\]|\\.)*)"'
 AWK_SYSTEM = re.compile(r"\bsystem\s*\(\s*(?:" + STRING + r"\s*\)|(?=[^)]))")
 AWK_PIPE_TO = re.compile(r"(?<![|&])\|&?\s*(?:" + STRING + r"|([A-Za-z_]\w*))")
@@ -301,7 +305,7 @@ def _ssm(code: str) -> list[tuple[str, str]]:
 
 PIPE_SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "ash", "mksh", "fish", "python", "python3", "perl",
                          "ruby", "node", "php", "xargs", "parallel", "env"})
-READERS = {"awk": _awk, "sed": _sed, "vim": _vim, "elisp": _elisp, "gdb": _gdb, "expect": _tcl, "make": _make,
+READERS: dict[str, Callable[[str], list[tuple[str, str]]]] = {"awk": _awk, "sed": _sed, "vim": _vim, "elisp": _elisp, "gdb": _gdb, "expect": _tcl, "make": _make,
            "ssm": _ssm}
 INLINE = frozenset({"python", "js", "ruby", "perl", "php"})
 PROGRAM_LANGUAGES = {
@@ -312,4 +316,6 @@ PROGRAM_LANGUAGES = {
     "gdb": ("gdb",),
     "expect": ("expect",),
     "make": ("make", "gmake"),
+    "sql": ("clickhouse-client", "clickhouse", "cqlsh", "sqlcmd", "snowsql", "duckdb", "bq", "usql", "trino",
+            "presto", "spark-sql", "beeline", "vsql", "sqlplus", "cockroach", "mysqlsh", "influx"),
 }

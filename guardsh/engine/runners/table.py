@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 RUN_KINDS = ("command", "shell", "stdin")
-LANGUAGES = ("awk", "sed", "vim", "elisp", "gdb", "expect", "make", "ssm", "python", "js", "ruby", "perl", "php")
+LANGUAGES = ("awk", "sed", "vim", "elisp", "gdb", "expect", "make", "ssm", "sql", "python", "js", "ruby", "perl", "php")
 OPTION_KINDS = RUN_KINDS + LANGUAGES + ("file", "script", "code_file", "hooks", "module")
 RUNNER_KEYS = ("value_options", "skip", "run", "after_dashdash", "options", "keep", "shell_words", "optional_value",
                "examples")
