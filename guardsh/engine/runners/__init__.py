@@ -52,6 +52,8 @@ def handle_runner(entries: dict[str, Any], cmd: Command, reader: Reader, out: Ex
         _read_options(base, words, 1, start, plain, cmd.program, out, reader, depth, fired)
     tail = _read_options(entry, words, at, len(words), plain, label, out, reader, depth, fired)
     run = entry.get("run")
+    if "stdin" in entry and not fired and not (run is not None and tail is not None and tail < len(words)):
+        _stdin(cmd, plain, label, out, reader, depth, entry["stdin"])  # clickhouse-client < dump.sql
     if run is None:
         return False
     keep = entry.get("keep", run not in ("command", "shell"))  # awk, sed, at act by themselves too
@@ -75,7 +77,8 @@ def handle_runner(entries: dict[str, Any], cmd: Command, reader: Reader, out: Ex
     return True
 
 
-def _stdin(cmd: Command, plain: Command, label: str, out: Expansion, reader: Reader, depth: int) -> None:
+def _stdin(cmd: Command, plain: Command, label: str, out: Expansion, reader: Reader, depth: int,
+           lang: str = "shell") -> None:
     from guardsh.engine.inline.common import stdin_source
 
     src = stdin_source(cmd)
@@ -84,12 +87,18 @@ def _stdin(cmd: Command, plain: Command, label: str, out: Expansion, reader: Rea
     kind, value = src
     if kind == "text":
         body, dynamic = value  # type: ignore[misc]
-        _shell(plain, body, f"{label} <<", out, reader, depth, False)
+        if lang == "shell":
+            _shell(plain, body, f"{label} <<", out, reader, depth, False)
+        else:
+            _code(plain, Word(body), lang, f"{label} <<", out, reader, depth)
         if dynamic:
             out.problem(f"{label} reads commands that the shell expands at run time", plain)
             out.worsen("opaque")
     elif kind == "file":
-        _script(plain, value, label, out, reader, depth)  # type: ignore[arg-type]
+        if lang == "shell":
+            _script(plain, value, label, out, reader, depth)  # type: ignore[arg-type]
+        else:
+            _code_file(plain, value, f"{label} <", out, reader, depth)  # type: ignore[arg-type]
     else:
         out.problem(f"{label} reads the commands it runs from a pipe{' from ' + value if value else ''}: "
                     "guardsh cannot see them", plain)

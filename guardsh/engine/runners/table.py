@@ -34,7 +34,7 @@ RUN_KINDS = ("command", "shell", "stdin")
 LANGUAGES = ("awk", "sed", "vim", "elisp", "gdb", "expect", "make", "ssm", "sql", "python", "js", "ruby", "perl", "php")
 OPTION_KINDS = RUN_KINDS + LANGUAGES + ("file", "script", "code_file", "hooks", "module")
 RUNNER_KEYS = ("value_options", "skip", "run", "after_dashdash", "options", "keep", "shell_words", "optional_value",
-               "examples")
+               "examples", "stdin")
 ENV_KINDS = ("shell", "file", "function", "opaque", "program")
 ENV_KEYS = ("kind", "programs", "language", "examples")
 FALLBACK_KEYS = ("verbs", "verb_flags", "safe_verbs", "dry_run", "max_depth", "examples")
@@ -93,6 +93,11 @@ def compile_runners(ck: Any, section: Any, data: dict[str, Any]) -> None:
                     ck.error(spec, None, where, f"must be one of {', '.join(OPTION_KINDS)}, not {v!r}")
                 else:
                     entry[k] = str(v)
+            elif k == "stdin":
+                if v not in LANGUAGES + ("shell",):
+                    ck.error(spec, None, where, f"must be shell or a language ({', '.join(LANGUAGES)})")
+                else:
+                    entry[k] = str(v)
             elif k in ("after_dashdash", "keep", "shell_words"):
                 if not isinstance(v, bool):
                     ck.error(spec, None, where, "must be true or false")
@@ -112,7 +117,7 @@ def compile_runners(ck: Any, section: Any, data: dict[str, Any]) -> None:
         entry["value_options"] = tuple(entry.get("value_options", ())) + tuple(
             o for o, kind in opts.items() if o != "+" and kind != "command" and o not in optional
             and o not in entry.get("value_options", ()))
-        if "run" not in entry and "options" not in entry:
+        if "run" not in entry and "options" not in entry and "stdin" not in entry:
             ck.error(spec, None, key, "says nothing runs: give 'run' (what follows the options) or 'options'")
             continue
         if entry.get("after_dashdash") and "run" not in entry:
