@@ -195,3 +195,17 @@ def test_bad_runner_entries_name_file_and_key(tmp_path: Path, text: str, message
     with pytest.raises(RuleError) as err:
         load_rules(dirs, use_cache=False)
     assert message in str(err.value) and "mine.yaml:" in str(err.value)
+
+
+def test_a_user_runner_reads_code_files_in_its_language(tmp_path: Path) -> None:
+    dirs = _user_rules(tmp_path, """\
+        runners:
+          myq: {value_options: [-f], options: {-f: code_file}, run: sql}
+        """)
+    (tmp_path / "x.sql").write_text("DROP TABLE users;\n")
+    classifier = Classifier(load_rules(dirs, use_cache=False), Config())
+    from guardsh.engine.context import Context
+    ctx = Context(str(tmp_path), env={"HOME": "/nonexistent", "PATH": "/usr/bin"}, home="/nonexistent")
+    assert classifier.classify("myq 'DROP TABLE t'", ctx).decision == Decision.ASK
+    assert classifier.classify("myq -f x.sql", ctx).decision == Decision.ASK
+    assert classifier.classify("myq 'SELECT 1'", ctx).decision == Decision.ALLOW

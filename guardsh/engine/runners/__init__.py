@@ -139,6 +139,8 @@ def _read_options(entry: dict[str, Any], words: tuple[Word, ...], i: int, end: i
     command (or the runner's own positional words) start, or None when there is no command."""
     values = entry.get("value_options", ())
     kinds = entry.get("options", {})
+    lang = entry.get("run") if entry.get("run") not in (None, "command", "shell", "stdin") else None
+    lang = lang or (entry.get("stdin") if entry.get("stdin") != "shell" else None)
     skip = entry.get("skip", 0)
     after_dashdash = entry.get("after_dashdash", False)
     has_run = "run" in entry
@@ -166,7 +168,7 @@ def _read_options(entry: dict[str, Any], words: tuple[Word, ...], i: int, end: i
         i += 1
         if w.startswith("+"):
             if "+" in kinds:
-                _value(kinds["+"], Word(w[1:], word.dynamic), plain, label, out, reader, depth, fired)
+                _value(kinds["+"], Word(w[1:], word.dynamic), plain, label, out, reader, depth, fired, lang)
             continue
         if w in values or w in kinds:
             if kinds.get(w) == "module":  # python -m twine upload: the module runs as a command
@@ -175,7 +177,7 @@ def _read_options(entry: dict[str, Any], words: tuple[Word, ...], i: int, end: i
                 return None
             if w in values:
                 if i < n:
-                    _value(kinds.get(w), words[i], plain, label, out, reader, depth, fired)
+                    _value(kinds.get(w), words[i], plain, label, out, reader, depth, fired, lang)
                 i += 1
             elif kinds.get(w) == "command":  # gdb --args PROG ARGS: the rest is a command
                 inner_command(plain, i, f"{label} {w}", out, reader, depth)
@@ -184,25 +186,25 @@ def _read_options(entry: dict[str, Any], words: tuple[Word, ...], i: int, end: i
         if w.startswith("--"):
             name, eq, rest = w.partition("=")
             if eq:
-                _value(kinds.get(name), Word(rest, word.dynamic), plain, label, out, reader, depth, fired)
+                _value(kinds.get(name), Word(rest, word.dynamic), plain, label, out, reader, depth, fired, lang)
             continue
         name, eq, rest = w.partition("=")
         if eq and name in values:  # -iex=..., single-dash long with a value
-            _value(kinds.get(name), Word(rest, word.dynamic), plain, label, out, reader, depth, fired)
+            _value(kinds.get(name), Word(rest, word.dynamic), plain, label, out, reader, depth, fired, lang)
             continue
         for j in range(1, len(w)):
             opt = "-" + w[j]
             if opt in values:
                 attached = w[j + 1:]
                 if attached:
-                    _value(kinds.get(opt), Word(attached, word.dynamic), plain, label, out, reader, depth, fired)
+                    _value(kinds.get(opt), Word(attached, word.dynamic), plain, label, out, reader, depth, fired, lang)
                 elif i < n:
-                    _value(kinds.get(opt), words[i], plain, label, out, reader, depth, fired)
+                    _value(kinds.get(opt), words[i], plain, label, out, reader, depth, fired, lang)
                     i += 1
                 break
             if opt in kinds:  # an optional value, attached only (git grep -Ovim)
                 if w[j + 1:]:
-                    _value(kinds[opt], Word(w[j + 1:], word.dynamic), plain, label, out, reader, depth, fired)
+                    _value(kinds[opt], Word(w[j + 1:], word.dynamic), plain, label, out, reader, depth, fired, lang)
                 break
     return None
 
@@ -222,7 +224,7 @@ def _after_skip(words: tuple[Word, ...], i: int, n: int, skip: int, values: tupl
 
 
 def _value(kind: Any, word: Word, plain: Command, label: str, out: Expansion, reader: Reader, depth: int,
-           fired: set[str]) -> None:
+           fired: set[str], lang: str | None = None) -> None:
     if kind is None:
         return
     if isinstance(kind, dict):  # -o ProxyCommand=..., -c core.sshCommand=...: the key picks the kind
@@ -233,7 +235,8 @@ def _value(kind: Any, word: Word, plain: Command, label: str, out: Expansion, re
         key, value = text[:cut].lower(), text[cut + 1:].lstrip("= ")
         for pattern, sub_kind in kind.items():
             if gmatch(pattern, key):
-                _value(sub_kind, Word(value, word.dynamic), plain, f"{label} {text[:cut]}", out, reader, depth, fired)
+                _value(sub_kind, Word(value, word.dynamic), plain, f"{label} {text[:cut]}", out, reader, depth, fired,
+                       lang)
                 return
         return
     fired.add(kind)
@@ -248,7 +251,7 @@ def _value(kind: Any, word: Word, plain: Command, label: str, out: Expansion, re
     elif kind == "hooks":
         _hooks(plain, word, label, out, reader, depth)
     elif kind == "code_file":
-        _code_file(plain, word, label, out, reader, depth)
+        _code_file(plain, word, label, out, reader, depth, lang)
     else:
         _code(plain, word, kind, label, out, reader, depth)
 
@@ -289,12 +292,13 @@ def _hooks(plain: Command, word: Word, label: str, out: Expansion, reader: Reade
             out.dispatch(pseudo, reader, out, depth + 1)
 
 
-def _code_file(plain: Command, word: Word, label: str, out: Expansion, reader: Reader, depth: int) -> None:
-    """The program reads its code from a file (``awk -f prog.awk``): read it, in the entry's language."""
-    lang = plain.program
+def _code_file(plain: Command, word: Word, label: str, out: Expansion, reader: Reader, depth: int,
+               lang: str | None = None) -> None:
+    """The program reads its code from a file (``awk -f prog.awk``): read it, in the entry's
+    language (its ``run`` or ``stdin`` language), else the language its name says."""
     from guardsh.engine.runners.languages import language_of
 
-    lang = language_of(lang)
+    lang = lang or language_of(plain.program)
     if lang is None:
         return
     if word.dynamic:
