@@ -107,9 +107,9 @@ class RuleSet:
         self.any_rules = self._load(packed["any"])
         self.known = set(packed["known"])
         self.with_subcommands = frozenset(packed["with_subcommands"])
-        self.runners = packed["runners"]
-        self.env_loaders = packed["env_loaders"]
-        self.fallback = packed["fallback"]
+        self.runners = packed.get("runners", {})  # (the format number in the signature keeps old caches out)
+        self.env_loaders = packed.get("env_loaders", {})
+        self.fallback = packed.get("fallback")
         self.other_examples = []  # checked when the rules were built, not kept in the cache
         return self
 
