@@ -45,6 +45,9 @@ RUNS_A_COMMAND = [
     ("podman run -it --name x ubuntu bash -c 'rm -rf /data'", ASK),
     ("docker run --rm alpine echo hi", ALLOW),
     ("heroku run -a app rm -rf /app/storage", ASK),
+    ("heroku run rm -rf /app/storage -a app", ASK),   # heroku reads its flags anywhere
+    ("heroku run bash -a app", ALLOW),
+    ("docker run -it ubuntu bash", ALLOW),
 ]
 
 RUNS_A_STRING = [
@@ -81,6 +84,7 @@ RUNS_A_STRING = [
     ("zip x.zip file -T -TT 'rm -rf src'", ASK),
     ("man -P 'rm -rf src' ls", ASK),
     ("make --eval=$'x:\\n\\trm -rf src' x", ASK),
+    ("make --eval='print-%: ; @echo $*=$($*)' print-CFLAGS", ALLOW),  # make's variables, not the shell's
 ]
 
 RUNS_CODE = [

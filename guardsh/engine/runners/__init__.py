@@ -65,6 +65,9 @@ def handle_runner(entries: dict[str, Any], cmd: Command, reader: Reader, out: Ex
         return True
     if tail is None or tail >= len(words):
         return True
+    if entry.get("options_anywhere") and "--" not in [w.value for w in words[at:tail]]:
+        words = _without_options(words, tail, entry.get("value_options", ()))  # heroku run bash -a APP
+        cmd = cmd.replace(words=words)
     if run == "command":
         inner_command(cmd, tail, label, out, reader, depth)
     elif fired & (CODE_KINDS | {run}):
@@ -207,6 +210,27 @@ def _read_options(entry: dict[str, Any], words: tuple[Word, ...], i: int, end: i
                     _value(kinds[opt], Word(w[j + 1:], word.dynamic), plain, label, out, reader, depth, fired, lang)
                 break
     return None
+
+
+def _without_options(words: tuple[Word, ...], tail: int, values: tuple[str, ...]) -> tuple[Word, ...]:
+    """The words with the runner's own value options (and their values) taken out of the tail:
+    CLIs such as heroku's read their flags anywhere on the line."""
+    kept = list(words[:tail])
+    i, n = tail, len(words)
+    while i < n:
+        w = words[i].value
+        if w == "--":
+            kept.extend(words[i + 1:])
+            break
+        if w in values:
+            i += 2
+            continue
+        if w.startswith("--") and w.partition("=")[0] in values and "=" in w:
+            i += 1
+            continue
+        kept.append(words[i])
+        i += 1
+    return tuple(kept)
 
 
 def _after_skip(words: tuple[Word, ...], i: int, n: int, skip: int, values: tuple[str, ...] = ()) -> int | None:

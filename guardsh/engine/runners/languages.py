@@ -273,8 +273,14 @@ def _tcl(code: str) -> list[tuple[str, str]]:
     return found
 
 
+MAKE_VAR = re.compile(r"\$(?:\((?!shell\s)[^()]*\)|\{[^{}]*\}|[@<^*?%+|A-Za-z])")
+
+
 def _make(code: str) -> list[tuple[str, str]]:
+    """Recipes of ``make --eval`` text as shell code: make's own variables ($(VAR), $@, $*) are
+    expanded by make, not the shell, so they stand for a plain word; $$ is the shell's $."""
     found: list[tuple[str, str]] = []
+    code = MAKE_VAR.sub("MAKEVAR", code.replace("$$", "\0")).replace("\0", "$")
     for line in code.replace("\\n", "\n").split("\n"):
         if line.startswith("\t"):
             found.append(("shell", line.strip().lstrip("@-+")))

@@ -34,7 +34,7 @@ RUN_KINDS = ("command", "shell", "stdin")
 LANGUAGES = ("awk", "sed", "vim", "elisp", "gdb", "expect", "make", "ssm", "sql", "python", "js", "ruby", "perl", "php")
 OPTION_KINDS = RUN_KINDS + LANGUAGES + ("file", "script", "code_file", "hooks", "module")
 RUNNER_KEYS = ("value_options", "skip", "run", "after_dashdash", "options", "keep", "shell_words", "optional_value",
-               "examples", "stdin")
+               "examples", "stdin", "options_anywhere")
 ENV_KINDS = ("shell", "file", "function", "opaque", "program")
 ENV_KEYS = ("kind", "programs", "language", "examples")
 FALLBACK_KEYS = ("verbs", "verb_flags", "safe_verbs", "dry_run", "max_depth", "examples")
@@ -98,7 +98,7 @@ def compile_runners(ck: Any, section: Any, data: dict[str, Any]) -> None:
                     ck.error(spec, None, where, f"must be shell or a language ({', '.join(LANGUAGES)})")
                 else:
                     entry[k] = str(v)
-            elif k in ("after_dashdash", "keep", "shell_words"):
+            elif k in ("after_dashdash", "keep", "shell_words", "options_anywhere"):
                 if not isinstance(v, bool):
                     ck.error(spec, None, where, "must be true or false")
                 else:
