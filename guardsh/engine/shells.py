@@ -9,7 +9,7 @@ from guardsh.engine.invocation import parse_shell_argv
 from guardsh.engine.model import Command
 
 GUARDSH_SUBCOMMANDS = frozenset({"check", "rules", "version", "help", "audit", "log", "approver", "hook", "wrap",
-                                 "undo", "snapshots"})
+                                 "daemon", "undo", "snapshots"})
 
 
 def handle_shell(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:

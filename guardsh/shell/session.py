@@ -308,12 +308,12 @@ class Session:
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
                 from guardsh.approval.request import request_approval
 
-                def before_run(approver: str) -> str | None:
+                def before_run(approver: str, preview: list[str] | None = None) -> str | None:
                     from guardsh.undo.guard import after_approval
 
                     sid = after_approval(protection, self.config) if protection is not None else None
                     trail.record_invocation(text, verdict, "exec", self.config, approval="approved", approver=approver,
-                                            snapshot=sid)
+                                            snapshot=sid, preview=preview)
                     return sid
 
                 approval = request_approval(verdict, self.config, before_run, env=self.inner.env)
@@ -322,7 +322,8 @@ class Session:
                 else:
                     try:
                         trail.record_invocation(text, verdict, "refused", self.config, exit_status=EXIT_REFUSED,
-                                                approval=approval.state, approver=approval.by or None)
+                                                approval=approval.state, approver=approval.by or None,
+                                                preview=approval.preview)
                     except Exception as e:
                         sys.stderr.write(f"guardsh: warning: {e}; this refusal is missing from the audit trail\n")
             finally:
