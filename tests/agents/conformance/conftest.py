@@ -1,0 +1,9 @@
+"""The conformance suite: real agent clients (pinned, cached) through guardsh.  Marker:
+``conformance`` (deselect with ``-m 'not conformance'``)."""
+from __future__ import annotations
+
+import pytest
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "conformance: runs a real agent client (installed into a cache on first use)")
