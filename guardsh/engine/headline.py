@@ -81,7 +81,7 @@ def _code_of(node: T.Simple) -> str | None:
         if t.word is None or t.word.dynamic:
             return None
         values.append(t.word.value)
-    while values and values[0] in ("builtin", "command"):
+    while values and values[0] in ("builtin", "command", "exec"):
         values = values[1:]
     if not values:
         return None

@@ -247,6 +247,8 @@ class Codex(Client):
         out = result.get("output")
         if isinstance(out, str):
             out = re.sub(r"^(Chunk ID|Wall time): .*\n", "", out, flags=re.M)
+            # Codex's own rejections quote the shell it would have run, by its path
+            out = re.sub(r"`/\S*/bash -lc ", "`bash -lc ", out)
         return out
 
 

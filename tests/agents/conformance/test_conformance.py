@@ -49,8 +49,6 @@ REFUSED = "guardsh did not run this command"
 MODES = [(name, mode) for name, cls in CLIENTS.items() for mode in cls.modes]
 # modes the suite shows do not work yet; strict: they fail the run once they pass
 KNOWN_GAPS: dict[tuple[str, str], str] = {
-    ("codex", "hook"): "guardsh hook install codex does not record Codex's hook trust: codex exec skips the hook",
-    ("codex", "login-shell"): "Codex quotes its shell's path in its own rejections",
     ("aider-chat", "wrap"): "aider runs /bin/sh -c: the rm shim judges `rm t.tmp` without the text around it",
     ("swe-rex", "wrap"): "the interactive session's bash does not vouch for the shims it starts",
 }
