@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from guardsh import paths
+from guardsh.procs import birth_time
 from guardsh.engine.config import Config
 from guardsh.engine.globs import any_match
 from guardsh.engine.model import Word
@@ -81,6 +82,9 @@ class Context:
         self._workspaces: dict[str, str | None] = {self.cwd: self.workspace}
         # guardsh -c: the environment is exactly the one bash gets, so a variable it lacks is unset
         self.env_complete = False
+        # judging a command that is already running (a tool shim judging its shell's text): the
+        # time it started; a file born since then did not exist before it (see ``owned``)
+        self.started_at: float | None = None
 
     def own_dirs(self) -> tuple[str, tuple[str, ...]]:
         """The user's cache root and every directory of guardsh's own (config, state, cache...)."""
@@ -170,7 +174,12 @@ class Context:
         hit = path in created or any(_under(path, c) for c in created)
         if not hit:
             return False
-        return not (self.read_files and os.path.lexists(path))
+        if not (self.read_files and os.path.lexists(path)):
+            return True
+        if self.started_at is None:
+            return False
+        born = birth_time(path)
+        return born is not None and born >= self.started_at
 
     def _unresolved(self, word: Word, cwd: str) -> frozenset[str]:
         classes = {"unresolved"}

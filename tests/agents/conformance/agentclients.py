@@ -118,7 +118,8 @@ def base_env(home: Path) -> dict[str, str]:
     env["PATH"] = ":".join(dict.fromkeys(dirs + ["/usr/local/bin", "/usr/bin", "/bin"]))
     env.update(HOME=str(home), XDG_CACHE_HOME=str(home / ".cache"), XDG_CONFIG_HOME=str(home / ".config"),
                XDG_STATE_HOME=str(home / ".local" / "state"), TERM="dumb", SHELL="/bin/bash",
-               NO_COLOR="1", LANG=env.get("LANG", "C.UTF-8"))
+               NO_COLOR="1", LANG=env.get("LANG", "C.UTF-8"),
+               PAGER="cat", GIT_PAGER="cat")  # as SWE-agent sets them: no pager waits on a PTY
     return env
 
 
@@ -305,6 +306,9 @@ class PythonClient(Client):
 
 class Aider(PythonClient):
     name, driver = "aider-chat", "drive_aider.py"
+    # Scripted (no terminal), aider's /run is subprocess(shell=True): /bin/sh -c by its path, so
+    # only the shimmed tools reach guardsh.  In a terminal it is pexpect's $SHELL -i -c, whose
+    # interact() loses output of quick commands even with the real bash: not comparable here.
     modes = ("wrap",)
 
 

@@ -1,6 +1,8 @@
 """aider's /run, as aider runs it (aider.run_cmd.run_cmd), for each command in the script.
 
     python drive_aider.py SCRIPT.json RESULTS.json      (run with aider's own interpreter)
+
+Standard input is not a terminal, so aider runs each command with subprocess(shell=True).
 """
 import json
 import os

@@ -49,8 +49,8 @@ REFUSED = "guardsh did not run this command"
 MODES = [(name, mode) for name, cls in CLIENTS.items() for mode in cls.modes]
 # modes the suite shows do not work yet; strict: they fail the run once they pass
 KNOWN_GAPS: dict[tuple[str, str], str] = {
-    ("aider-chat", "wrap"): "aider runs /bin/sh -c: the rm shim judges `rm t.tmp` without the text around it",
-    ("swe-rex", "wrap"): "the interactive session's bash does not vouch for the shims it starts",
+    ("aider-chat", "wrap"): "aider's /run without a terminal is /bin/sh -c by its path: only the shimmed tools "
+                            "(rm, git, ...) reach guardsh, and find -delete runs",
 }
 
 _baselines: dict[str, list[Any]] = {}
