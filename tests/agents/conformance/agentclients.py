@@ -58,7 +58,7 @@ def ensure(client: str) -> Path:
     with open(root / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if (target / ".complete").exists():
-            TIMINGS.setdefault(client, 0.0)
+            TIMINGS.setdefault(f"install {client}", 0.0)
             return target
         shutil.rmtree(target, ignore_errors=True)
         started = time.monotonic()
@@ -78,7 +78,7 @@ def ensure(client: str) -> Path:
             if r.returncode != 0:
                 raise InstallError(f"{' '.join(step)} failed ({r.returncode}): {r.stderr[-2000:]}")
         (target / ".complete").write_text(f"{package} {version}\n")
-        TIMINGS[client] = time.monotonic() - started
+        TIMINGS[f"install {client}"] = time.monotonic() - started
     return target
 
 

@@ -90,7 +90,7 @@ def test_agent_through_guardsh(name: str, mode: str, guardsh_bin: Path, conforma
     expected = baseline(client)
     started = time.monotonic()
     run = client.run(mode, EVERYDAY + DESTRUCTIVE)
-    TIMINGS[f"{name}-{mode}"] = time.monotonic() - started
+    TIMINGS[f"run {name}-{mode}"] = time.monotonic() - started
     assert run["netns"], "the client must run without a network (unshare(CLONE_NEWNET) failed)"
     got = client.outputs(run, len(EVERYDAY) + len(DESTRUCTIVE))
     for command, want, have in zip(EVERYDAY, expected, got):
@@ -105,3 +105,11 @@ def test_agent_through_guardsh(name: str, mode: str, guardsh_bin: Path, conforma
             assert REFUSED in text, f"{name} {mode}: {command!r} was not refused by guardsh: {have!r}"
             assert f"needs a human's approval): {command}" in text, \
                 f"{name} {mode}: the refusal must quote the agent's command {command!r}: {have!r}"
+
+
+def test_wrap_tells_codex_users_what_guards_it(guardsh_bin: Path, conformance_base: Path) -> None:
+    """The real codex launcher (npm's bin link to codex.js): wrap refuses, naming the modes that work."""
+    client = client_for("codex", guardsh_bin, conformance_base)
+    r = subprocess.run([str(guardsh_bin), "wrap", "--", client.bin(), "exec", "hi"], capture_output=True, text=True,
+                       env=client.prepare(), cwd=client.ws, timeout=60)
+    assert r.returncode == 2 and "guardsh hook install codex" in r.stderr and "login shell" in r.stderr
