@@ -138,7 +138,7 @@ def jail(api: str, commands: list[str], argv: list[str], env: dict[str, str], cw
     script = out.with_suffix(".script.json")
     script.write_text(json.dumps(commands))
     cmd = [sys.executable, str(JAIL), "--api", api, "--script", str(script), "--out", str(out),
-           "--timeout", str(timeout)]
+           "--timeout", str(timeout), "--require-netns"]
     if login_shell:
         cmd += ["--login-shell", login_shell]
     r = subprocess.run(cmd + ["--"] + argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout + 60)

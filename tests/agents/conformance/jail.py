@@ -30,10 +30,23 @@ MS_BIND, MS_REC, MS_PRIVATE = 4096, 16384, 1 << 18
 SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
 
 
+CLONE_NEWUSER = 0x10000000
+
+
 def isolate() -> bool:
+    """A network namespace with only loopback (as root; else inside a user namespace that maps
+    this uid to itself, so files keep their owner)."""
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.unshare(CLONE_NEWNET) != 0:
-        return False
+        uid, gid = os.getuid(), os.getgid()
+        if libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0:
+            return False
+        try:
+            for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
+                with open(f"/proc/self/{name}", "w") as f:
+                    f.write(text)
+        except OSError:
+            return False
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         ifreq = struct.pack("16sH14x", b"lo", 0)
@@ -81,9 +94,10 @@ def main() -> int:
     netns = isolate()
     if a.login_shell:
         login_shell(a.login_shell, os.path.dirname(os.path.abspath(a.out)))
-    if a.require_netns and not netns:
-        sys.stderr.write("jail: cannot unshare the network namespace\n")
-        return 2
+    if a.require_netns and not netns:  # nothing runs: the caller skips, saying why
+        with open(a.out, "w") as f:
+            json.dump({"netns": False, "results": {}, "requests": [], "status": None, "stdout": "", "stderr": ""}, f)
+        return 0
     with open(a.script) as f:
         script = Script(json.load(f))
     port = "0"
