@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 
-SUBCOMMANDS = ("check", "rules", "approver", "audit", "log", "version", "help", "wrap", "hook")
+SUBCOMMANDS = ("check", "rules", "approver", "audit", "log", "version", "help", "wrap", "hook", "doctor")
 SHELL_NAMES = ("bash", "sh")
 EXIT_INTERNAL = 125
 
@@ -72,6 +72,7 @@ usage: guardsh [bash options] -c COMMAND [NAME [ARGS...]]   run COMMAND if it is
        guardsh log [verify | stats] [--since T] ...         show or verify the audit trail
        guardsh wrap [--] PROGRAM [ARGS...]                  run an agent with guardsh as its shell and tool shims
        guardsh hook AGENT | hook install|uninstall AGENT    agent hooks (claude-code, codex, gemini, cursor)
+       guardsh doctor [--json]                              which agents are guarded, and how; what to fix
        guardsh version
 """
 
@@ -105,6 +106,10 @@ def run_subcommand(name: str, args: list[str]) -> int:
         from guardsh.agents.hooks import main as hook_main
 
         return hook_main(args)
+    if name == "doctor":
+        from guardsh.agents.doctor import main as doctor_main
+
+        return doctor_main(args)
     if name == "version":
         from guardsh import __version__
 
