@@ -327,6 +327,7 @@ def build_request(verdict: Verdict, config: Config, env: dict[str, str] | os._En
         "agent": agent, "parent": parents[0] if parents else "", "parents": parents,
         "context": context_of(env, cwd), "confirm": production_name(verdict),
         "parse": verdict.parse, "notes": list(verdict.notes), "deferred": deferred,
+        **({"shown": shown} if (shown := agent_command(verdict)) != verdict.command else {}),
     }
 
 

@@ -116,3 +116,17 @@ def test_shim_under_sh_c_judges_the_whole_text(run_guardsh, gitdir: Path) -> Non
     # the shim must find exactly its own invocation in the text: a computed argument is judged alone
     r = run_guardsh("wrap", "--", PY, "-c", prog, 'x=f; rm "$x"', cwd=str(gitdir))
     assert r.stdout.decode().startswith("126") and (gitdir / "f").exists()
+
+
+def test_approver_requests_show_the_agents_command(classify) -> None:  # type: ignore[no-untyped-def]
+    from guardsh.approval.hub import validate_request
+    from guardsh.approval.request import build_request
+    from guardsh.engine.config import Config
+
+    verdict = classify(GEMINI.replace("CMD", "git push --force origin main"))
+    req = build_request(verdict, Config(), {})
+    assert req["command"] == verdict.command and req["shown"] == "git push --force origin main"
+    assert validate_request(req)["shown"] == "git push --force origin main"
+    # what is shown must be part of what is approved: a request cannot show one text and run another
+    assert "shown" not in validate_request(dict(req, shown="ls -l"))
+    assert "shown" not in build_request(classify("git push --force origin main"), Config(), {})
