@@ -130,3 +130,27 @@ def test_approver_requests_show_the_agents_command(classify) -> None:  # type: i
     # what is shown must be part of what is approved: a request cannot show one text and run another
     assert "shown" not in validate_request(dict(req, shown="ls -l"))
     assert "shown" not in build_request(classify("git push --force origin main"), Config(), {})
+
+
+def test_shims_under_the_guarded_session_trust_its_lines(guardsh_bin: Path, guardsh_env: dict[str, str],
+                                                         gitdir: Path) -> None:
+    """A program driving `bash` over a PTY under wrap (SWE-ReX) gets the guarded session; the rm shim
+    that a classified line starts is not asked about again, while a program's own rm still is."""
+    import pexpect
+
+    env = dict(guardsh_env, TERM="dumb", PS1="PROMPT> ")
+    prog = gitdir.parent / "prog.py"
+    prog.write_text("import subprocess, sys\nprint('rc', subprocess.run(['rm', sys.argv[1]]).returncode)\n")
+    child = pexpect.spawn(str(guardsh_bin), ["wrap", "--", "bash"], env=env, cwd=str(gitdir), encoding="utf-8",
+                          timeout=30)
+    try:
+        child.expect_exact("PROMPT> ")
+        child.sendline("touch t.tmp && rm t.tmp && echo removed-$((40+2))")
+        child.expect_exact("removed-42")
+        child.expect_exact("PROMPT> ")
+        child.sendline(f"{PY} {prog} f")
+        child.expect_exact("rc 126")
+        child.expect_exact("PROMPT> ")
+    finally:
+        child.close(force=True)
+    assert (gitdir / "f").exists() and not (gitdir / "t.tmp").exists()
