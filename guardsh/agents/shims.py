@@ -99,13 +99,19 @@ def parent_shell_text(bash_path: str, pid: int | None = None) -> str | None:
 
 
 def process_started_at(pid: int) -> float | None:
-    """The wall-clock time process ``pid`` started (boot time + its start in clock ticks)."""
+    """The wall-clock time process ``pid`` started, to the clock tick (10 ms) the kernel records:
+    its start on the boot-time clock, moved onto the wall clock by the two clocks' offset now
+    (/proc/stat's btime is whole seconds: far too coarse to tell a file made just before)."""
+    import time
+
     fields = stat_fields(pid)
     try:
-        with open("/proc/stat") as f:
-            boot = next(float(line.split()[1]) for line in f if line.startswith("btime "))
-        return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK") if fields else None
-    except (OSError, StopIteration, ValueError, IndexError):
+        ticks = int(fields[19]) if fields else None
+        if ticks is None:
+            return None
+        offset = time.time() - time.clock_gettime(time.CLOCK_BOOTTIME)
+        return offset + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
         return None
 
 

@@ -26,6 +26,7 @@ CRITICAL_DIRS = ("/", "/etc", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64
                  "/usr/bin", "/usr/lib", "/usr/sbin", "/usr/share", "/var/log", "/etc/ssh")
 UNRESOLVED = frozenset({"unresolved"})
 OWN = frozenset({"own"})
+BIRTH_SLACK = 0.010  # seconds: the coarse clock of file times (one jiffy at HZ >= 100)
 PROTECTED = frozenset({"root", "critical", "home", "secrets", "git-dir", "guardsh", "device"})
 
 
@@ -179,7 +180,9 @@ class Context:
         if self.started_at is None:
             return False
         born = birth_time(path)
-        return born is not None and born >= self.started_at
+        # file times come from the kernel's coarse clock (a jiffy, up to 10 ms, behind the
+        # true time): a file the command made can look born a little before it started
+        return born is not None and born >= self.started_at - BIRTH_SLACK
 
     def _unresolved(self, word: Word, cwd: str) -> frozenset[str]:
         classes = {"unresolved"}

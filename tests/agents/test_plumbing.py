@@ -154,3 +154,29 @@ def test_shims_under_the_guarded_session_trust_its_lines(guardsh_bin: Path, guar
     finally:
         child.close(force=True)
     assert (gitdir / "f").exists() and not (gitdir / "t.tmp").exists()
+
+
+def test_process_start_time_is_precise_enough_to_tell_files_made_just_before() -> None:
+    import time
+
+    from guardsh.agents.shims import process_started_at
+    from guardsh.engine.context import BIRTH_SLACK
+    from guardsh.procs import birth_time
+
+    before = time.time()
+    proc = subprocess.Popen(["sleep", "5"])
+    try:
+        started = process_started_at(proc.pid)
+        assert started is not None and before - 0.02 <= started <= time.time() + 0.02
+    finally:
+        proc.kill()
+        proc.wait()
+    # a file made now was born after a process started a moment ago, and before one started later
+    probe = Path(f"/tmp/guardsh-birth-{os.getpid()}")
+    probe.write_text("")
+    try:
+        born = birth_time(str(probe))
+        if born is not None:  # a filesystem without birth times: files are never "born since"
+            assert born >= started - BIRTH_SLACK
+    finally:
+        probe.unlink()
