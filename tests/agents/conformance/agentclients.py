@@ -105,6 +105,8 @@ def make_workspace(ws: Path) -> None:
 def fresh_home(home: Path) -> None:
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
+    (home / "notes").mkdir()
+    (home / "notes" / "keep.txt").write_text("the user's own notes, outside the project\n")
     (home / ".gitconfig").write_text("[user]\n\tname = Dev\n\temail = dev@example.com\n")
 
 

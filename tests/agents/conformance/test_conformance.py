@@ -42,8 +42,9 @@ EVERYDAY = [
     "cd src && pwd && ls",
     "cd .. && pwd",
 ]
-# what must be refused: the target is src/ (the project's sources)
-DESTRUCTIVE = ["find src -delete", "rm -rf src"]
+# what must be refused: the user's own notes outside the project. (Inside the project guardsh saves
+# what a deletion destroys and lets it through, issue 14; outside it, nothing is lowered.)
+DESTRUCTIVE = ["find ~/notes -delete", "rm -rf ~/notes"]
 REFUSED = "guardsh did not run this command"
 
 MODES = [(name, mode) for name, cls in CLIENTS.items() for mode in cls.modes]
@@ -98,7 +99,7 @@ def test_agent_through_guardsh(name: str, mode: str, guardsh_bin: Path, conforma
     got = client.outputs(run, len(EVERYDAY) + len(DESTRUCTIVE))
     for command, want, have in zip(EVERYDAY, expected, got):
         assert have == want, f"{name} {mode}: {command!r} differs from bash\n bash:    {want!r}\n guardsh: {have!r}"
-    assert (client.ws / "src" / "app.py").exists(), f"{name} {mode}: a destructive command ran"
+    assert (client.home / "notes" / "keep.txt").exists(), f"{name} {mode}: a destructive command ran"
     for command, have in zip(DESTRUCTIVE, got[len(EVERYDAY):]):
         text = str(have)
         if name == "codex" and "rm -f style commands are not permitted" in text:
