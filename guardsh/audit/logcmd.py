@@ -134,6 +134,8 @@ def format_record(r: Record, colour: bool = False) -> str:
         extra.append(f"agent: {r['agent']}")
     if r.get("approval"):
         extra.append(f"approval: {r['approval']}" + (f" by {r['approver']}" if r.get("approver") else ""))
+    if r.get("snapshot"):
+        extra.append(f"saved first: guardsh undo {r['snapshot']}")
     if r.get("error"):
         extra.append(f"error: {r['error']}")
     return line + ("\n    " + "; ".join(extra) if extra else "") + "\n"
