@@ -524,6 +524,8 @@ def preview_fragments(req: dict[str, Any], details: bool) -> Fragments:
     lines = [visible(line) for line in render_preview(req["preview"])]
     shown = lines if details else lines[:PREVIEW_ROWS]
     out: Fragments = []
+    if req.get("uid", os.getuid()) != os.getuid():  # separate-user mode: the agent's side computed it
+        out.append(("class:warn", f"   preview  computed by the requester (uid {req['uid']}): as trustworthy as that user\n"))
     for k, line in enumerate(shown):
         bad = any(word in line for word in ("failed", "timed out", "not run:", "no preview:"))
         out += [("class:label", "   preview  " if k == 0 else "            "),
