@@ -20,6 +20,7 @@ LAYERS = (
     ("approval", ("guardsh.approval",)),
     ("shell", ("guardsh.shell",)),
     ("agents", ("guardsh.agents",)),
+    ("daemon", ("guardsh.daemon",)),
     ("cli", ("guardsh.cli", "guardsh.__main__")),
 )
 # What the engine may never touch: it reads rules, config and the scripts it classifies, and that is all.

@@ -266,9 +266,9 @@ def iso_time(t: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%03dZ" % ms
 
 
-def _parent() -> tuple[str, str]:
+def _parent(ppid: int | None = None) -> tuple[str, str]:
     """(session id, parent's command name): the agent process that started this shell."""
-    ppid = os.getppid()
+    ppid = os.getppid() if ppid is None else ppid
     try:
         fd = os.open(f"/proc/{ppid}/stat", os.O_RDONLY | os.O_CLOEXEC)
         try:
@@ -349,13 +349,16 @@ def invocation_fields(
     duration_ms: float | None = None,
     env: Mapping[str, str] | None = None,
     now: float | None = None,
+    pid: int | None = None,
+    ppid: int | None = None,
     snapshot: str | None = None,
     preview: list[str] | None = None,
 ) -> list[tuple[str, object]]:
-    """The fields of one invocation record, in the order they are written."""
+    """The fields of one invocation record, in the order they are written.  ``pid``/``ppid``:
+    the shell's and its parent's (default: this process's; the resident classifier names its client)."""
     env = os.environ if env is None else env
     now = time.time() if now is None else now
-    session, comm = _parent()
+    session, comm = _parent(ppid)
     given_session = _getenv(env, "GUARDSH_SESSION")
     uid = os.getuid()
     if verdict is not None:
@@ -378,7 +381,7 @@ def invocation_fields(
         ("user", user_name(uid)),
         ("uid", uid),
         ("host", os.uname().nodename),
-        ("pid", os.getpid()),
+        ("pid", os.getpid() if pid is None else pid),
         ("cwd", cwd),
         ("command", command),
         ("risk", risk),

@@ -31,7 +31,7 @@ def run_shell(argv0: str, args: list[str]) -> int:
     except ConfigError as e:
         config, config_error = Config(), str(e)
     try:
-        bash = real_bash(config.bash, (sys.argv[0], os.environ.get("GUARDSH_LAUNCHER", "")))
+        bash = real_bash(config.bash, (sys.argv[0], argv0 if "/" in argv0 else "", os.environ.get("GUARDSH_LAUNCHER", "")))
     except ExecError as e:
         sys.stderr.write(f"guardsh: {e}; nothing was run\n")
         return EXIT_INTERNAL
@@ -55,6 +55,9 @@ def run_shell(argv0: str, args: list[str]) -> int:
         params = inv.params(name)
     else:
         if _isatty(0):
+            import gc
+
+            gc.enable()  # a long-lived session (guardsh.cli turned collection off for the -c path)
             from guardsh.shell.session import run_session  # the guarded interactive session
 
             return run_session(bash)
@@ -131,15 +134,16 @@ def _audit_refusal(text: str, verdict, config: Config, error: str | None) -> Non
 
 
 def classify_for_shell(text: str, config: Config, params: dict[str, str] | None, stdin_is_tty: bool,  # type: ignore[no-untyped-def]
-                       startup: str | None = None, exact_env: bool = False):
+                       startup: str | None = None, exact_env: bool = False, rules=None):
     """The verdict on what this shell will run.  ``exact_env``: bash gets exactly this process's
-    environment (no login profile or rc file in between), so a variable it lacks is unset."""
+    environment (no login profile or rc file in between), so a variable it lacks is unset.
+    ``rules``: already loaded (the resident classifier holds them), else loaded here."""
     from guardsh.engine.classify import Classifier
     from guardsh.engine.context import Context
     from guardsh.engine.rules import RuleError, load_rules
 
     try:
-        rules = load_rules()
+        rules = load_rules() if rules is None else rules
     except RuleError as e:
         sys.stderr.write(
             "guardsh: the rules failed to load, so every command is refused until they are fixed\n"
