@@ -19,7 +19,14 @@ from __future__ import annotations
 from guardsh.engine.expansion import NOT_WRITTEN, SHELLS, Expansion, Reader, inner_command, inner_text, join_words
 from guardsh.engine.globs import any_match, gmatch
 from guardsh.engine.model import Command, Redirect, Word
-from guardsh.engine.runners.languages import scan
+
+
+def scan(lang: str, code: str) -> list[tuple[str, str]]:
+    """languages.scan, imported only when a runner hands code to a language (it compiles regexes)."""
+    from guardsh.engine.runners.languages import scan as scan_code
+
+    return scan_code(lang, code)
+
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
