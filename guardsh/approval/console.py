@@ -32,6 +32,7 @@ from prompt_toolkit.shortcuts import print_formatted_text
 from prompt_toolkit.styles import Style
 
 from guardsh.approval import protocol
+from guardsh.preview.show import render as render_preview
 
 Fragments = StyleAndTextTuples
 
@@ -279,6 +280,7 @@ class ConsoleUI:
                     ("", f"              why: {visible(m['reason'])}\n")]
             if m.get("suggest"):
                 out.append(("class:ok", f"              instead: {visible(m['suggest'])}\n"))
+        out += preview_fragments(req, self.details)
         if req["needed"] > 1:
             got = ", ".join(req["approvals"]) or "none yet"
             out.append(("class:warn", f"   catastrophic: needs {req['needed']} approvals from different consoles (so far: {got})\n"))
@@ -400,6 +402,13 @@ class ConsoleUI:
                       "it needs another approval from a different console")])
         elif kind == "resolved":
             self.resolved(event["request"])
+        elif kind == "preview" and isinstance(event.get("request"), dict):
+            req = event["request"]
+            if req["id"] in self.pending:
+                self.pending[req["id"]] = req
+                first = (render_preview(req.get("preview") or {}) or [""])[0]
+                self.say([("class:time", stamp()), ("class:dim", f" request {req['id']} previewed: "),
+                          ("", short(first, 140))])
         elif kind == "breaker":
             self.breaker = event
             if event.get("tripped"):
@@ -491,6 +500,25 @@ class ConsoleUI:
             self.bell = False
             sys.stdout.write("\a")
         sys.stdout.flush()
+
+
+PREVIEW_ROWS = 14  # preview lines shown beside a request (d shows them all)
+
+
+def preview_fragments(req: dict[str, Any], details: bool) -> Fragments:
+    """The blast radius beside the request: "previewing…" until the waiter sends it (issue 15)."""
+    if req.get("preview") is None:
+        return [("class:label", "   preview  "), ("class:dim", "previewing…\n")] if req.get("previewing") else []
+    lines = [visible(line) for line in render_preview(req["preview"])]
+    shown = lines if details else lines[:PREVIEW_ROWS]
+    out: Fragments = []
+    for k, line in enumerate(shown):
+        bad = any(word in line for word in ("failed", "timed out", "not run:", "no preview:"))
+        out += [("class:label", "   preview  " if k == 0 else "            "),
+                ("class:warn" if bad else "", line + "\n")]
+    if len(lines) > len(shown):
+        out.append(("class:dim", f"            … {len(lines) - len(shown)} more preview lines (d: details)\n"))
+    return out
 
 
 def _risk_class(risk: str) -> str:

@@ -46,6 +46,7 @@ class Classifier:
         to line), which the walk changes as bash would."""
         out = Expansion(expand_one, walk_script)
         out.rules = self.rules
+        ctx.forget_disk()
         reader = Reader(ctx.cwd, ctx.read_files, ctx.stdin_is_tty, ctx.home)
         if state is None:
             state = initial_state(ctx, params)

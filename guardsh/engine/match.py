@@ -59,7 +59,8 @@ def check(cond: dict[str, Any], cmd: Command, view: View, ctx: Context, skip: in
         elif key == "all_paths":
             if not args or cmd.args_from_stdin:
                 return False
-            if not all(ctx.path_classes(a, cmd.cwd, cmd.created) & set(want) for a in args):
+            wanted = frozenset(want)
+            if not all(ctx.path_in(wanted, a, cmd.cwd, cmd.created, cmd.as_found) for a in args):
                 return False
         elif key == "dest_paths":
             dest = _destination(args, view, cmd.program)

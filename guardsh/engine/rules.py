@@ -40,6 +40,7 @@ RISKS = ("read-only", "reversible", "destructive", "catastrophic")
 PATH_CLASSES = (
     "root", "critical", "system", "home", "secrets", "git-dir", "guardsh", "protected", "device",
     "workspace", "workspace-root", "outside-workspace", "temp", "regenerable", "cache", "unresolved", "own",
+    "recoverable",
 )
 LIST_KEYS = ("flags", "all_flags", "args", "words", "paths", "all_paths", "dest_paths", "source_paths", "redirects",
              "redirect_paths", "all_redirect_paths",
@@ -91,6 +92,9 @@ class _Checker:
 
     def error(self, node: Any, rule: str | None, key: str | None, message: str) -> None:
         line = getattr(node, "line", 0)
+        key_lines = getattr(node, "key_lines", None)
+        if key_lines and key:
+            line = key_lines.get(key.rsplit(".", 1)[-1], line)  # the key's own line, not the mapping's
         where = f"{self.path}:{line}" if line else self.path
         parts = [where]
         if rule:
@@ -170,6 +174,9 @@ def compile_condition(ck: _Checker, cond: Any, rule: str, key: str, need_program
                 bad = [c for c in vals if c not in PATH_CLASSES]
                 if bad:
                     ck.error(cond, rule, f"{key}.{k}", f"unknown path class {bad[0]!r} (known: {', '.join(PATH_CLASSES)})")
+                    continue
+                if "recoverable" in vals and k != "all_paths":
+                    ck.error(cond, rule, f"{key}.{k}", "the path class 'recoverable' is looked up only for all_paths")
                     continue
             out[k] = vals
     if need_program and not out:

@@ -8,6 +8,7 @@ left to the faces (``guardsh.engine.caches``).
 from __future__ import annotations
 
 import marshal
+import os
 import sys
 
 TYPE_CHECKING = False
@@ -224,12 +225,36 @@ def encode_cache(sig: list[Any], packed: dict[str, Any]) -> bytes:
     return len(head).to_bytes(8, "little") + head + bytes(blobs)
 
 
+class FileBlob:
+    """The per-program part of a cache file, read on demand (``blob[start:end]`` is one pread):
+    a command that names one program reads its rules, not the whole file.  The open file keeps
+    the inode it was opened on, so a cache replaced meanwhile cannot mix into this index."""
+
+    __slots__ = ("_file", "_base")
+
+    def __init__(self, file: Any, base: int) -> None:
+        self._file = file
+        self._base = base
+
+    def __getitem__(self, part: slice) -> bytes:
+        start, stop = part.start or 0, part.stop
+        return os.pread(self._file.fileno(), stop - start, self._base + start)
+
+
 def read_cache(path: str, sig: list[Any], files: list[str]) -> RuleSet | None:
-    with open(path, "rb") as f:
-        data = f.read()
-    n = int.from_bytes(data[:8], "little")
-    head = marshal.loads(data[8 : 8 + n])
-    if not isinstance(head, dict) or head.get("sig") != sig:
-        return None
-    view = memoryview(data)[8 + n :]
-    return RuleSet.unpack(head["packed"], files, view)
+    """The cached rule set, reading only the index (the rules of each program are read when
+    a command names it); None when the cache is for other rule files."""
+    f = open(path, "rb")  # noqa: SIM115 - kept open by the FileBlob
+    try:
+        n = int.from_bytes(f.read(8), "little")
+        head = f.read(n)
+        if len(head) != n:
+            raise EOFError(f"{path}: truncated")
+        index = marshal.loads(head)
+        if not isinstance(index, dict) or index.get("sig") != sig:
+            f.close()
+            return None
+    except BaseException:
+        f.close()
+        raise
+    return RuleSet.unpack(index["packed"], files, FileBlob(f, 8 + n))  # type: ignore[arg-type]

@@ -51,11 +51,12 @@ class FileView:
     command starts and is deleted later loses nothing); ``files``: what it wrote, by path (str),
     None when it removed the file, UNKNOWN when guardsh cannot tell."""
 
-    __slots__ = ("created", "files")
+    __slots__ = ("created", "files", "changed")
 
     def __init__(self) -> None:
         self.created: set[str] = set()
         self.files: dict[str, Any] = {}
+        self.changed = False  # a command that may write files has run
 
     def create(self, path: str) -> None:
         if len(self.created) < MAX_CREATED:
