@@ -19,7 +19,6 @@ from __future__ import annotations
 from guardsh.engine.expansion import NOT_WRITTEN, SHELLS, Expansion, Reader, inner_command, inner_text, join_words
 from guardsh.engine.globs import any_match, gmatch
 from guardsh.engine.model import Command, Redirect, Word
-from guardsh.engine.runners.languages import scan
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -348,6 +347,8 @@ def _code_file(plain: Command, word: Word, label: str, out: Expansion, reader: R
 
 def _code(plain: Command, word: Word, lang: str, label: str, out: Expansion, reader: Reader, depth: int) -> None:
     """Code in a language: what it runs (shell text, a command) and the files it writes."""
+    from guardsh.engine.runners.languages import scan  # (imports re: only when a command holds code)
+
     if lang == "sql":  # the SQL reader of the database CLIs: each statement becomes `sql ...`
         from guardsh.engine.inline.sql import _sql_text
 
