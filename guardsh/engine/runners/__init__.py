@@ -144,6 +144,7 @@ def _read_options(entry: dict[str, Any], words: tuple[Word, ...], i: int, end: i
     lang = entry.get("run") if entry.get("run") not in (None, "command", "shell", "stdin") else None
     lang = lang or (entry.get("stdin") if entry.get("stdin") != "shell" else None)
     skip = entry.get("skip", 0)
+    arg_kinds = entry.get("args")
     after_dashdash = entry.get("after_dashdash", False)
     has_run = "run" in entry
     n = end
@@ -165,6 +166,8 @@ def _read_options(entry: dict[str, Any], words: tuple[Word, ...], i: int, end: i
                 if i < n and words[i].value in kinds:
                     continue  # sg GROUP -c CMD: the runner's options after its own words
                 return i
+            if arg_kinds and not word.dynamic:
+                _arg(arg_kinds, word, plain, label, out, reader, depth, fired, lang)
             i += 1
             continue
         i += 1
@@ -209,6 +212,21 @@ def _read_options(entry: dict[str, Any], words: tuple[Word, ...], i: int, end: i
                     _value(kinds[opt], Word(w[j + 1:], word.dynamic), plain, label, out, reader, depth, fired, lang)
                 break
     return None
+
+
+def _arg(arg_kinds: dict[str, str], word: Word, plain: Command, label: str, out: Expansion, reader: Reader,
+         depth: int, fired: set[str], lang: str | None) -> None:
+    """A positional word that is code by its shape: git's ``ext::CMD ARGS`` URLs (``%`` escapes
+    a space, ``%%`` a percent sign)."""
+    for pattern, kind in arg_kinds.items():
+        if gmatch(pattern, word.value):
+            prefix = pattern.split("*", 1)[0]
+            value = word.value[len(prefix):]
+            if prefix == "ext::":  # arguments split at bare spaces; "% " is a space inside one
+                parts = value.replace("%%", "\0").replace("% ", "\1").split(" ")
+                value = join_words([Word(p.replace("\1", " ").replace("\0", "%")) for p in parts if p])
+            _value(kind, Word(value), plain, f"{label} {prefix}", out, reader, depth, fired, lang)
+            return
 
 
 def _without_options(words: tuple[Word, ...], tail: int, values: tuple[str, ...]) -> tuple[Word, ...]:
