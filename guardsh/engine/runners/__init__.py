@@ -30,7 +30,19 @@ CODE_KINDS = frozenset({"code_file", "script"})
 def handle_runner(entries: dict[str, Any], cmd: Command, reader: Reader, out: Expansion, depth: int) -> bool:
     """Classify what ``cmd`` runs by its runner entries; True when the entry said what follows
     the options (the command is fully handled), False when it only read option values (the
-    program's own handler, if any, still runs)."""
+    program's own handler, if any, still runs).  A reader bug asks; it never crashes or allows."""
+    try:
+        return _handle_runner(entries, cmd, reader, out, depth)
+    except RecursionError:
+        raise
+    except Exception as e:  # noqa: BLE001 - any failure of a runner entry becomes "cannot analyse"
+        out.problem(f"guardsh could not read what {cmd.program} runs ({type(e).__name__})", cmd)
+        out.worsen("opaque")
+        out.commands.append(cmd)
+        return True
+
+
+def _handle_runner(entries: dict[str, Any], cmd: Command, reader: Reader, out: Expansion, depth: int) -> bool:
     words = cmd.words
     base = entries.get("")
     start = _skip(words, 1, base)
