@@ -397,7 +397,13 @@ def prompt_text(verdict) -> str:  # type: ignore[no-untyped-def]
             lines.append(f"  safer: {m.suggest}")
     if not shown:
         lines.append(f"- {'; '.join(verdict.notes[:2]) or 'guardsh could not analyse this command'}")
+    lines.append(APPROVAL_HINT)
     return "\n".join(lines)
+
+
+# where the agent cannot ask (claude -p answers the prompt with a refusal), the model reads this
+APPROVAL_HINT = ("To have it approved, start the approver console in a terminal of your own "
+                 "(guardsh approver) and run the command again; or run it yourself.")
 
 
 # --- the audit trail -----------------------------------------------------------------------

@@ -57,6 +57,12 @@ LIST_ROWS = 8  # requests listed at once; the rest scroll with the selection
 AUTOMATIC = ("denial memory", "circuit breaker", "queue", "requester", "console")
 
 
+
+def shown_command(req: dict[str, Any]) -> str:
+    """The agent's own command, where its wrapper was seen through (the details show the whole
+    text, which is what an approval runs)."""
+    return req.get("shown") or req["command"]
+
 def waited(seconds: float) -> str:
     s = max(0, int(seconds))
     if s >= 3600:
@@ -245,7 +251,7 @@ class ConsoleUI:
             out += [("class:selected" if sel else "", f"{'›' if sel else ' '} {rid:>3} "),
                     (f"class:{_risk_class(req['risk'])}", f" {req['risk']:<12}"),
                     ("", f" {short(req.get('agent') or req.get('parent') or '?', 14):<14} "),
-                    ("", short(req["command"], 60)), ("class:dim", f"{extra}  {waited(now - req['received'])}\n")]
+                    ("", short(shown_command(req), 60)), ("class:dim", f"{extra}  {waited(now - req['received'])}\n")]
         if first + len(shown) < len(ids):
             out.append(("class:dim", f"    … {len(ids) - first - len(shown)} more below (↑↓)\n"))
         current = self.current()
@@ -434,7 +440,7 @@ class ConsoleUI:
             who = short(req.get("agent") or req.get("parent") or "unknown agent", 40)
             self.say([("class:time", stamp()), ("class:warn", f" ● request {req['id']} waiting"),
                       ("", f" ({req['risk']}, {who}, {short(req['cwd'], 80)}): "),
-                      ("class:label", short(req["command"], 120))])
+                      ("class:label", short(shown_command(req), 120))])
             self.bell = True
             if self.notify:
                 self.notify_desktop(req)
@@ -463,14 +469,14 @@ class ConsoleUI:
                 text += f", reason: {reason}"
             if note:
                 text += f" ({note})"
-        self.say([("class:time", stamp()), (style, f" {mark}{text}: "), ("", short(req["command"], 100))])
+        self.say([("class:time", stamp()), (style, f" {mark}{text}: "), ("", short(shown_command(req), 100))])
 
     def notify_desktop(self, req: dict[str, Any]) -> None:
         async def run() -> None:
             try:
                 proc = await asyncio.create_subprocess_exec(
                     self.notify or "notify-send", "-a", "guardsh", f"guardsh: approve request {req['id']}?",
-                    short(req["command"], 200), stdin=asyncio.subprocess.DEVNULL,
+                    short(shown_command(req), 200), stdin=asyncio.subprocess.DEVNULL,
                     stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
                 await proc.wait()
             except OSError:

@@ -80,6 +80,7 @@ class Request:
             "approvals": [name for _cid, name in self.approvals], "state": self.state,
             "by": self.by, "reason": self.reason, "note": self.note, "parse": d.get("parse", ""),
             "notes": d.get("notes", []), "previewing": d.get("previewing", False), "preview": d.get("preview"),
+            "shown": d.get("shown") or d["command"],
         }
 
 
@@ -119,6 +120,10 @@ def validate_request(msg: dict[str, Any]) -> dict[str, Any]:
         raise protocol.ProtocolError("request field 'risk' is not a risk")
     if not data["command"].strip():
         raise protocol.ProtocolError("empty command")
+    shown = text("shown", optional=True)
+    # the agent's command inside its wrapper: shown only if it is part of the text approved
+    if shown and shown.strip() and " ".join(shown.split()) in " ".join(data["command"].split()):
+        data["shown"] = shown
     data["deferred"] = msg.get("deferred") is True
     data["previewing"] = msg.get("previewing") is True  # a preview message follows (issue 15)
     matches = msg.get("matches", [])

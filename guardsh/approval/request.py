@@ -22,6 +22,7 @@ from typing import Any, Callable
 from guardsh.approval import protocol
 from guardsh.approval.previewing import Previewer
 from guardsh.engine.config import Config
+from guardsh.engine.headline import agent_command
 from guardsh.engine.model import Risk, Verdict
 from guardsh.engine.report import refusal
 
@@ -252,7 +253,7 @@ class Waiter:
         rule = _main_rule(self.verdict)
         sys.stderr.write(
             f"guardsh: not run yet: approval requested on the approver console (request {self.rid}, {rule}).\n"
-            f"  command: {_one_line(self.verdict.command)}\n"
+            f"  command: {_one_line(agent_command(self.verdict))}\n"
             "  Tell the user what this command does and why, and ask them to approve request "
             f"{self.rid} on the approver console. After they approve it, run exactly the same "
             "command again from the same directory: the approval is valid once, for this exact text.\n"
@@ -343,6 +344,7 @@ def build_request(verdict: Verdict, config: Config, env: dict[str, str] | os._En
         "agent": agent, "parent": parents[0] if parents else "", "parents": parents,
         "context": context_of(env, cwd), "confirm": production_name(verdict),
         "parse": verdict.parse, "notes": list(verdict.notes), "deferred": deferred,
+        **({"shown": shown} if (shown := agent_command(verdict)) != verdict.command else {}),
     }
 
 

@@ -45,8 +45,8 @@ class Classifier:
         ``state`` the shell's state it starts in (the interactive session's, carried from line
         to line), which the walk changes as bash would."""
         out = Expansion(expand_one, walk_script)
-        out.rules = self.rules
         ctx.forget_disk()
+        out.rules = self.rules
         reader = Reader(ctx.cwd, ctx.read_files, ctx.stdin_is_tty, ctx.home)
         if state is None:
             state = initial_state(ctx, params)
