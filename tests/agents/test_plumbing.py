@@ -180,3 +180,11 @@ def test_process_start_time_is_precise_enough_to_tell_files_made_just_before() -
             assert born >= started - BIRTH_SLACK
     finally:
         probe.unlink()
+
+
+def test_hook_prompt_says_how_to_get_approval(classify) -> None:  # type: ignore[no-untyped-def]
+    """claude -p answers the prompt with a refusal the model reads: it must say how to get approval."""
+    from guardsh.agents.hooks import prompt_text
+
+    text = prompt_text(classify("git push --force origin main"))
+    assert "git-push-force" in text and "guardsh approver" in text
