@@ -102,10 +102,35 @@ def make_workspace(ws: Path) -> None:
     (ws / "src" / "util.py").write_text("X = 2\n")  # an unstaged change for git diff
 
 
+# The start-up files of a stock Debian/Ubuntu account (their lines that run anything): agents
+# source them (Claude Code's snapshot, Codex's login shell, bash -i -c).
+BASHRC = """\
+case $- in *i*) ;; *) return;; esac
+HISTCONTROL=ignoreboth
+shopt -s histappend checkwinsize
+[ -x /usr/bin/lesspipe ] && eval "$(SHELL=/bin/sh lesspipe)"
+if [ -x /usr/bin/dircolors ]; then
+    test -r ~/.dircolors && eval "$(dircolors -b ~/.dircolors)" || eval "$(dircolors -b)"
+    alias ls='ls --color=auto'
+    alias grep='grep --color=auto'
+fi
+alias ll='ls -alF'
+if [ -f ~/.bash_aliases ]; then . ~/.bash_aliases; fi
+"""
+PROFILE = """\
+if [ -n "$BASH_VERSION" ]; then
+    if [ -f "$HOME/.bashrc" ]; then . "$HOME/.bashrc"; fi
+fi
+if [ -d "$HOME/bin" ] ; then PATH="$HOME/bin:$PATH"; fi
+"""
+
+
 def fresh_home(home: Path) -> None:
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
     (home / ".gitconfig").write_text("[user]\n\tname = Dev\n\temail = dev@example.com\n")
+    (home / ".bashrc").write_text(BASHRC)
+    (home / ".profile").write_text(PROFILE)
 
 
 def base_env(home: Path) -> dict[str, str]:
