@@ -10,7 +10,7 @@ kind           default                                     holds
 =============  ==========================================  =======================================
 config         ``$XDG_CONFIG_HOME/guardsh`` (~/.config)     config.yaml, rules.d/
 system config  ``/etc/guardsh``                            config.yaml, rules.d/ (``locked: true``)
-state          ``$XDG_STATE_HOME/guardsh`` (~/.local/state) audit.jsonl, approvals.jsonl, history
+state          ``$XDG_STATE_HOME/guardsh`` (~/.local/state) audit.jsonl, approvals.jsonl, history, snapshots/
 cache          ``$XDG_CACHE_HOME/guardsh`` (~/.cache)       compiled rules and config, wrap links
 runtime        ``$XDG_RUNTIME_DIR/guardsh``, else            approver.sock
                ``/tmp/guardsh-UID``
@@ -91,6 +91,11 @@ def audit_log(env: Env | None = None) -> str:
 def approvals_log(env: Env | None = None) -> str:
     """The approver's record of every decision."""
     return os.path.join(state_dir(env), "approvals.jsonl")
+
+
+def snapshots_dir(env: Env | None = None) -> str:
+    """What ``guardsh undo`` can put back: the snapshot store (guardsh/undo/store.py)."""
+    return os.path.join(state_dir(env), "snapshots")
 
 
 def history_file(env: Env | None = None) -> str:

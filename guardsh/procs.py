@@ -56,6 +56,16 @@ def nest_token(texts: list[str], pid: int | None = None) -> str | None:
     return f"{pid}:{started}:{hashes}"
 
 
+SESSION_MARK = "session"  # in place of text hashes: a session's bash, every line of which is classified
+
+
+def session_token() -> str | None:
+    """The token for a guarded interactive session's bash (this process, about to exec it)."""
+    pid = os.getpid()
+    started = start_time(pid)
+    return f"{pid}:{started}:{SESSION_MARK}" if started else None
+
+
 def trusted_hashes(env: dict[str, str] | os._Environ[str], ppid: int | None = None) -> frozenset[str]:
     """Hashes of texts an ancestor guardsh already classified, if the token is genuine.
     ``ppid``: the parent of the process asking (default: this process's parent)."""
@@ -111,3 +121,31 @@ def guarded_ancestor(pid: int) -> int | None:
             return None
         current = int(fields[1])
     return None
+
+
+def birth_time(path: str) -> float | None:
+    """When ``path`` (not followed if a link) was created, from statx; None where unknown."""
+    import ctypes
+
+    global _statx
+    if _statx is None:
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            _statx = libc.statx
+        except (OSError, AttributeError):
+            _statx = False
+    if not _statx:
+        return None
+    buf = ctypes.create_string_buffer(256)
+    AT_FDCWD, AT_SYMLINK_NOFOLLOW, STATX_BTIME = -100, 0x100, 0x800
+    if _statx(AT_FDCWD, os.fsencode(path), AT_SYMLINK_NOFOLLOW, STATX_BTIME, buf) != 0:
+        return None
+    mask = int.from_bytes(buf.raw[0:4], "little")
+    if not mask & STATX_BTIME:
+        return None
+    sec = int.from_bytes(buf.raw[80:88], "little", signed=True)
+    nsec = int.from_bytes(buf.raw[88:92], "little")
+    return sec + nsec / 1e9
+
+
+_statx = None

@@ -16,6 +16,7 @@ LAYERS = (
     ("caches", ("guardsh.cachefiles",)),
     ("undo", ("guardsh.undo",)),
     ("audit", ("guardsh.audit",)),
+    ("preview", ("guardsh.preview",)),
     ("approval", ("guardsh.approval",)),
     ("shell", ("guardsh.shell",)),
     ("agents", ("guardsh.agents",)),

@@ -34,8 +34,9 @@ from guardsh.agents.hookspec import AGENTS, ASK_MODES, EVENTS, MATCHER
 # how long an agent waits for the hook: longer than the approver's default wait (300 s)
 TIMEOUT_S = 600
 NOTES = {
-    "codex": "Codex runs hooks from hooks.json when its hooks feature is on (older versions: "
-             "[features] codex_hooks = true in ~/.codex/config.toml); review the new hook with /hooks.",
+    "codex": "Codex runs a hook from hooks.json only once it is trusted; guardsh recorded that trust in "
+             "Codex's config.toml ([hooks.state.\"...\"] trusted_hash), for exactly this hook. "
+             "Check with /hooks; a changed hook must be installed (or trusted) again.",
     "gemini": "Older Gemini CLI versions run hooks only with \"tools\": {\"enableHooks\": true} and "
               "\"hooks\": {\"enabled\": true} in settings.json; check with /hooks.",
     "cursor": "Restart Cursor (or reload the window) so that it reads hooks.json again.",
@@ -270,6 +271,39 @@ def _remove(entries: list[Any], i: int, j: int | None) -> None:
         del entries[i]
 
 
+def codex_trust_keys(path: str) -> list[str]:
+    """Codex's trust keys of guardsh's hooks in ``path`` (their positions)."""
+    from guardsh.agents import codextrust
+
+    try:
+        doc = load(path)
+    except SettingsError:
+        return []
+    entries = _event_list(doc, "codex", path, create=False) if doc else None
+    return [codextrust.state_key(path, EVENTS["codex"], i, j or 0) for i, j in _own_commands("codex", entries or [])]
+
+
+def codex_trust(path: str, command: str, write: bool) -> list[str]:
+    """Record Codex's trust for guardsh's hook, as the user would with /hooks: installing it is
+    the user's decision to trust it."""
+    from guardsh.agents import codextrust
+
+    config = codextrust.config_path(path)
+    event = EVENTS["codex"]
+    doc = load(path) if write else None
+    if doc is None:
+        doc = {"hooks": {event: [own_entry("codex", command)]}}
+    entries = _event_list(doc, "codex", path, create=False) or []
+    found = _own_commands("codex", entries)
+    if not found:
+        return []
+    i, j = found[0]
+    j = j or 0
+    handler = entries[i]["hooks"][j]
+    digest = codextrust.identity_hash(event, entries[i].get("matcher"), handler)
+    return codextrust.record(config, codextrust.state_key(path, event, i, j), digest, write)
+
+
 # --- command line ---------------------------------------------------------------------------
 
 def build_parser(verb: str) -> argparse.ArgumentParser:
@@ -299,8 +333,16 @@ def main(args: list[str]) -> int:
             guardsh = opts.guardsh or launcher_path()
             command = hook_command(opts.agent, guardsh, opts.ask)
             changes = install(opts.agent, path, command, write=not opts.dry_run)
+            if opts.agent == "codex":
+                changes += codex_trust(path, command, write=not opts.dry_run)
         else:
+            trusted = codex_trust_keys(path) if opts.agent == "codex" else []
             changes = uninstall(opts.agent, path, write=not opts.dry_run)
+            if trusted:
+                from guardsh.agents import codextrust
+
+                for key in trusted:
+                    changes += codextrust.forget(codextrust.config_path(path), key, write=not opts.dry_run)
     except SettingsError as e:
         sys.stderr.write(f"guardsh hook {verb}: {e}\n")
         return 1

@@ -351,8 +351,8 @@ def ask(req: Request, verdict, config, mode: str) -> Answer:  # type: ignore[no-
 
     from guardsh.approval.request import request_approval
 
-    def before_run(approver: str) -> None:  # recorded before the agent is told it may run
-        record(req, verdict, "exec", config, approval="approved", approver=approver)
+    def before_run(approver: str, preview: list[str] | None = None) -> None:  # recorded before the agent may run it
+        record(req, verdict, "exec", config, approval="approved", approver=approver, preview=preview)
 
     if float(config.approval_timeout) > MAX_APPROVAL_WAIT:
         config.approval_timeout = MAX_APPROVAL_WAIT
@@ -368,7 +368,7 @@ def ask(req: Request, verdict, config, mode: str) -> Answer:  # type: ignore[no-
     if approval.state == "unavailable" and mode == "auto" and prompt_ok:
         return delegate(req, verdict, config)
     _record_quietly(req.agent, req.session, req.command, verdict, "refused", config,
-                    approval=approval.state, approver=approval.by or None)
+                    approval=approval.state, approver=approval.by or None, preview=getattr(approval, "preview", None))
     text = captured.getvalue().strip() or refusal(verdict).rstrip("\n")
     return Answer("deny", text, summary(verdict))
 
@@ -397,7 +397,13 @@ def prompt_text(verdict) -> str:  # type: ignore[no-untyped-def]
             lines.append(f"  safer: {m.suggest}")
     if not shown:
         lines.append(f"- {'; '.join(verdict.notes[:2]) or 'guardsh could not analyse this command'}")
+    lines.append(APPROVAL_HINT)
     return "\n".join(lines)
+
+
+# where the agent cannot ask (claude -p answers the prompt with a refusal), the model reads this
+APPROVAL_HINT = ("To have it approved, start the approver console in a terminal of your own "
+                 "(guardsh approver) and run the command again; or run it yourself.")
 
 
 # --- the audit trail -----------------------------------------------------------------------

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import stat
 import sys
 
@@ -37,6 +38,10 @@ def main(args: list[str]) -> int:
     if not args:
         sys.stderr.write(USAGE)
         return 2
+    why = cannot_guard(args[0])
+    if why:
+        sys.stderr.write(f"guardsh wrap: {why}\nNothing was run.\n")
+        return 2
     try:
         launcher = find_launcher()
         directory = link_dir(launcher)
@@ -51,6 +56,30 @@ def main(args: list[str]) -> int:
         sys.stderr.write(f"guardsh wrap: {args[0]}: {e.strerror or e}\n")
         return EXIT_NOT_FOUND if isinstance(e, FileNotFoundError) else 126
     return EXIT_INTERNAL  # unreachable
+
+
+# Agents that wrap cannot guard: they choose their shell in a way SHELL and PATH do not reach.
+CANNOT_GUARD = {
+    "codex": ("Codex takes its shell from your login shell (/etc/passwd), not from SHELL or PATH, so "
+              "guardsh wrap would guard nothing but Codex's own git calls. Use one of:\n"
+              "  guardsh hook install codex     (a PreToolUse hook; guardsh records Codex's trust for it)\n"
+              "  the login shell: install with GUARDSH_SYSTEM_LINKS=1 and chsh -s /usr/local/lib/guardsh/bin/bash"),
+}
+
+
+def cannot_guard(program: str) -> str | None:
+    """Why ``guardsh wrap`` cannot guard ``program`` (None: it can)."""
+    name = os.path.basename(program)
+    if name in CANNOT_GUARD:
+        return CANNOT_GUARD[name]
+    try:  # npm's bin links: .../node_modules/@openai/codex/bin/codex.js
+        real = os.path.realpath(program if "/" in program else (shutil.which(program) or program))
+    except OSError:
+        return None
+    for key, why in CANNOT_GUARD.items():
+        if os.path.basename(real) in (key, f"{key}.js"):
+            return why
+    return None
 
 
 class WrapError(Exception):

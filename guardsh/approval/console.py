@@ -32,6 +32,7 @@ from prompt_toolkit.shortcuts import print_formatted_text
 from prompt_toolkit.styles import Style
 
 from guardsh.approval import protocol
+from guardsh.preview.show import render as render_preview
 
 Fragments = StyleAndTextTuples
 
@@ -55,6 +56,12 @@ GRACE = 0.6  # seconds decision keys are ignored after the selection moved by it
 LIST_ROWS = 8  # requests listed at once; the rest scroll with the selection
 AUTOMATIC = ("denial memory", "circuit breaker", "queue", "requester", "console")
 
+
+
+def shown_command(req: dict[str, Any]) -> str:
+    """The agent's own command, where its wrapper was seen through (the details show the whole
+    text, which is what an approval runs)."""
+    return req.get("shown") or req["command"]
 
 def waited(seconds: float) -> str:
     s = max(0, int(seconds))
@@ -244,7 +251,7 @@ class ConsoleUI:
             out += [("class:selected" if sel else "", f"{'›' if sel else ' '} {rid:>3} "),
                     (f"class:{_risk_class(req['risk'])}", f" {req['risk']:<12}"),
                     ("", f" {short(req.get('agent') or req.get('parent') or '?', 14):<14} "),
-                    ("", short(req["command"], 60)), ("class:dim", f"{extra}  {waited(now - req['received'])}\n")]
+                    ("", short(shown_command(req), 60)), ("class:dim", f"{extra}  {waited(now - req['received'])}\n")]
         if first + len(shown) < len(ids):
             out.append(("class:dim", f"    … {len(ids) - first - len(shown)} more below (↑↓)\n"))
         current = self.current()
@@ -279,6 +286,7 @@ class ConsoleUI:
                     ("", f"              why: {visible(m['reason'])}\n")]
             if m.get("suggest"):
                 out.append(("class:ok", f"              instead: {visible(m['suggest'])}\n"))
+        out += preview_fragments(req, self.details)
         if req["needed"] > 1:
             got = ", ".join(req["approvals"]) or "none yet"
             out.append(("class:warn", f"   catastrophic: needs {req['needed']} approvals from different consoles (so far: {got})\n"))
@@ -400,6 +408,12 @@ class ConsoleUI:
                       "it needs another approval from a different console")])
         elif kind == "resolved":
             self.resolved(event["request"])
+        elif kind == "preview" and isinstance(event.get("request"), dict):
+            req = event["request"]
+            if req["id"] in self.pending:
+                self.pending[req["id"]] = req
+                self.say([("class:time", stamp()), ("class:dim", f" request {req['id']} previewed: "),
+                          ("", short(preview_headline(req.get("preview") or {}), 140))])
         elif kind == "breaker":
             self.breaker = event
             if event.get("tripped"):
@@ -425,7 +439,7 @@ class ConsoleUI:
             who = short(req.get("agent") or req.get("parent") or "unknown agent", 40)
             self.say([("class:time", stamp()), ("class:warn", f" ● request {req['id']} waiting"),
                       ("", f" ({req['risk']}, {who}, {short(req['cwd'], 80)}): "),
-                      ("class:label", short(req["command"], 120))])
+                      ("class:label", short(shown_command(req), 120))])
             self.bell = True
             if self.notify:
                 self.notify_desktop(req)
@@ -454,14 +468,14 @@ class ConsoleUI:
                 text += f", reason: {reason}"
             if note:
                 text += f" ({note})"
-        self.say([("class:time", stamp()), (style, f" {mark}{text}: "), ("", short(req["command"], 100))])
+        self.say([("class:time", stamp()), (style, f" {mark}{text}: "), ("", short(shown_command(req), 100))])
 
     def notify_desktop(self, req: dict[str, Any]) -> None:
         async def run() -> None:
             try:
                 proc = await asyncio.create_subprocess_exec(
                     self.notify or "notify-send", "-a", "guardsh", f"guardsh: approve request {req['id']}?",
-                    short(req["command"], 200), stdin=asyncio.subprocess.DEVNULL,
+                    short(shown_command(req), 200), stdin=asyncio.subprocess.DEVNULL,
                     stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
                 await proc.wait()
             except OSError:
@@ -491,6 +505,40 @@ class ConsoleUI:
             self.bell = False
             sys.stdout.write("\a")
         sys.stdout.flush()
+
+
+PREVIEW_ROWS = 14  # preview lines shown beside a request (d shows them all)
+
+
+def preview_headline(preview: dict[str, Any]) -> str:
+    """One line for the history: the first finding of the preview."""
+    items = preview.get("items") or []
+    if preview.get("problem") or not items:
+        return str(preview.get("problem") or "nothing to preview")
+    item = items[0]
+    sections = item.get("sections") or []
+    first = item.get("problem") or (sections[0].get("summary") if sections else "") or \
+        next(iter(item.get("notes") or []), "nothing to show")
+    more = f" (+{len(items) - 1} more)" if len(items) > 1 else ""
+    return f"{item.get('command', '')}: {first}{more}"
+
+
+def preview_fragments(req: dict[str, Any], details: bool) -> Fragments:
+    """The blast radius beside the request: "previewing…" until the waiter sends it (issue 15)."""
+    if req.get("preview") is None:
+        return [("class:label", "   preview  "), ("class:dim", "previewing…\n")] if req.get("previewing") else []
+    lines = [visible(line) for line in render_preview(req["preview"])]
+    shown = lines if details else lines[:PREVIEW_ROWS]
+    out: Fragments = []
+    if req.get("uid", os.getuid()) != os.getuid():  # separate-user mode: the agent's side computed it
+        out.append(("class:warn", f"   preview  computed by the requester (uid {req['uid']}): as trustworthy as that user\n"))
+    for k, line in enumerate(shown):
+        bad = any(word in line for word in ("failed", "timed out", "not run:", "no preview:"))
+        out += [("class:label", "   preview  " if k == 0 else "            "),
+                ("class:warn" if bad else "", line + "\n")]
+    if len(lines) > len(shown):
+        out.append(("class:dim", f"            … {len(lines) - len(shown)} more preview lines (d: details)\n"))
+    return out
 
 
 def _risk_class(risk: str) -> str:

@@ -20,7 +20,9 @@ import time
 from typing import Any, Callable
 
 from guardsh.approval import protocol
+from guardsh.approval.previewing import Previewer
 from guardsh.engine.config import Config
+from guardsh.engine.headline import agent_command
 from guardsh.engine.model import Risk, Verdict
 from guardsh.engine.report import refusal
 
@@ -58,13 +60,16 @@ class Approval:
     """The outcome: ``approved`` (the caller execs the text), ``state`` (approved, denied,
     timed out, deferred, unavailable, error) and who decided."""
 
-    __slots__ = ("approved", "state", "by", "request")
+    __slots__ = ("approved", "state", "by", "request", "preview")
 
-    def __init__(self, approved: bool, state: str, by: str = "", request: int | None = None) -> None:
+    def __init__(self, approved: bool, state: str, by: str = "", request: int | None = None,
+                 preview: list[str] | None = None) -> None:
         self.approved, self.state, self.by, self.request = approved, state, by, request
+        self.preview = preview  # the blast-radius preview as text, for the audit record
 
 
-def request_approval(verdict: Verdict, config: Config, before_run: Callable[[str], object] | None = None,
+def request_approval(verdict: Verdict, config: Config,
+                     before_run: Callable[[str, list[str] | None], object] | None = None,
                      env: dict[str, str] | os._Environ[str] | None = None) -> Approval:
     """Ask the console and wait.  On approval ``before_run(approver)`` is called (it may raise to
     refuse after all, e.g. when the audit record cannot be written) and the caller then execs
@@ -77,7 +82,8 @@ def request_approval(verdict: Verdict, config: Config, before_run: Callable[[str
         approved = waiter.run()
     finally:
         waiter.close()
-    return Approval(approved, "approved" if approved else waiter.state, waiter.by, waiter.rid)
+    return Approval(approved, "approved" if approved else waiter.state, waiter.by, waiter.rid,
+                    waiter.previewer.audit_lines())
 
 
 def _as_ask(verdict: Verdict) -> Verdict:
@@ -90,7 +96,7 @@ def _as_ask(verdict: Verdict) -> Verdict:
 
 class Waiter:
     def __init__(self, verdict: Verdict, config: Config, env: dict[str, str] | os._Environ[str],
-                 before_run: Callable[[str], object] | None = None) -> None:
+                 before_run: Callable[[str, list[str] | None], object] | None = None) -> None:
         self.verdict = verdict
         self.config = config
         self.env = env
@@ -100,6 +106,7 @@ class Waiter:
         self.sock: socket.socket | None = None
         self.rid: int | None = None
         self.saved: dict[int, Any] = {}
+        self.previewer = Previewer(verdict, config, env)  # issue 15: the blast radius, computed while waiting
 
     # --- the exchange --------------------------------------------------------------------
 
@@ -109,6 +116,7 @@ class Waiter:
         except protocol.ProtocolError as e:
             return self.refuse(f"guardsh is not configured to reach an approver ({e}).")
         request = build_request(self.verdict, self.config, self.env)
+        request["previewing"] = self.previewer.wanted
         try:
             self.catch_signals()
             try:
@@ -169,7 +177,11 @@ class Waiter:
                 self.rid = int(msg["id"])
                 announced = True
                 if msg.get("deferred") is True and request["deferred"]:
+                    if self.previewer.wanted:
+                        self.previewer.detach(self.sock, self.rid)
                     return self.deferred()
+                if self.previewer.wanted:
+                    self.previewer.start(self.sock, self.rid)
                 self.say_waiting()
             elif kind == "decision":
                 return self.decided(msg)
@@ -190,7 +202,7 @@ class Waiter:
             snapshot = None  # before_run may return the id of the snapshot taken first (issue 14)
             if self.before_run is not None:
                 try:
-                    snapshot = self.before_run(by)
+                    snapshot = self.before_run(by, self.previewer.audit_lines())
                 except Exception as e:  # e.g. the audit record cannot be written
                     self.send_quietly({"type": "cancel", "id": self.rid, "why": "error"})
                     return self.refuse(f"Approved by {by}, but not run: {e}.")
@@ -198,7 +210,8 @@ class Waiter:
             if isinstance(snapshot, str):
                 ack["snapshot"] = snapshot
             try:
-                self.sock.sendall(protocol.encode(ack))
+                with self.previewer.lock:
+                    self.sock.sendall(protocol.encode(ack))
             except OSError:
                 pass
             note = _text(msg.get("note"))
@@ -240,7 +253,7 @@ class Waiter:
         rule = _main_rule(self.verdict)
         sys.stderr.write(
             f"guardsh: not run yet: approval requested on the approver console (request {self.rid}, {rule}).\n"
-            f"  command: {_one_line(self.verdict.command)}\n"
+            f"  command: {_one_line(agent_command(self.verdict))}\n"
             "  Tell the user what this command does and why, and ask them to approve request "
             f"{self.rid} on the approver console. After they approve it, run exactly the same "
             "command again from the same directory: the approval is valid once, for this exact text.\n"
@@ -305,6 +318,7 @@ class Waiter:
             pass
 
     def close(self) -> None:
+        self.previewer.stop()
         if self.sock is not None:
             try:
                 self.sock.close()
@@ -330,6 +344,7 @@ def build_request(verdict: Verdict, config: Config, env: dict[str, str] | os._En
         "agent": agent, "parent": parents[0] if parents else "", "parents": parents,
         "context": context_of(env, cwd), "confirm": production_name(verdict),
         "parse": verdict.parse, "notes": list(verdict.notes), "deferred": deferred,
+        **({"shown": shown} if (shown := agent_command(verdict)) != verdict.command else {}),
     }
 
 

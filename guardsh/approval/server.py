@@ -108,6 +108,9 @@ class Server:
                 if message["type"] == "cancel":
                     why = "timeout" if message.get("why") == "timeout" else "signal"
                     break
+                if message["type"] == "preview":
+                    self.hub.preview(req, message)
+                    continue
                 if message["type"] == "ack" and req.state == "approved":
                     why = "ran"
                     sid = message.get("snapshot")

@@ -352,6 +352,7 @@ def invocation_fields(
     pid: int | None = None,
     ppid: int | None = None,
     snapshot: str | None = None,
+    preview: list[str] | None = None,
 ) -> list[tuple[str, object]]:
     """The fields of one invocation record, in the order they are written.  ``pid``/``ppid``:
     the shell's and its parent's (default: this process's; the resident classifier names its client)."""
@@ -393,7 +394,8 @@ def invocation_fields(
         ("exit", exit_status),
         ("duration_ms", duration_ms),
         ("error", error),
-    ] + ([("snapshot", snapshot)] if snapshot else [])  # saved first: guardsh undo ID takes it back
+    ] + ([("snapshot", snapshot)] if snapshot else []) + (  # saved first: guardsh undo ID takes it back
+        [("preview", list(preview))] if preview is not None else [])  # issue 15: what the approver was shown
 
 
 def record_invocation(

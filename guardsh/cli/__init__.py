@@ -10,7 +10,7 @@ import os
 import sys
 
 SUBCOMMANDS = ("check", "rules", "approver", "audit", "log", "version", "help", "wrap", "hook", "undo", "snapshots",
-               "daemon")
+               "daemon", "doctor")
 SHELL_NAMES = ("bash", "sh")
 EXIT_INTERNAL = 125
 
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
 USAGE = """\
 usage: guardsh [bash options] -c COMMAND [NAME [ARGS...]]   run COMMAND if it is safe
        guardsh [bash options] SCRIPT [ARGS...]              run a script if it is safe
-       guardsh check [--json] [--cwd DIR] -- COMMAND          classify without running
+       guardsh check [--json] [--preview] [--cwd DIR] -- CMD  classify without running (--preview: what it would do)
        guardsh rules list | test [DIR...]                   show or check the rules
        guardsh approver                                     approve commands (in your own terminal)
        guardsh audit [--format F] [--fail-on L] FILE...|-   classify whole logs without running them
@@ -80,6 +80,7 @@ usage: guardsh [bash options] -c COMMAND [NAME [ARGS...]]   run COMMAND if it is
        guardsh hook AGENT | hook install|uninstall AGENT    agent hooks (claude-code, codex, gemini, cursor)
        guardsh snapshots [--all] | undo [ID] [--dry-run]      list snapshots; put back what a command destroyed
        guardsh daemon start|stop|status|install              the resident classifier (fast path for the native client)
+       guardsh doctor [--json]                              which agents are guarded, and how; what to fix
        guardsh version
 """
 
@@ -121,6 +122,10 @@ def run_subcommand(name: str, args: list[str]) -> int:
         from guardsh.daemon.cmd import main as daemon_main
 
         return daemon_main(args)
+    if name == "doctor":
+        from guardsh.agents.doctor import main as doctor_main
+
+        return doctor_main(args)
     if name == "version":
         from guardsh import __version__
 

@@ -25,7 +25,9 @@ KEYS = ("profile", "decisions", "bash", "workspace_roots", "regenerable", "prote
         # production awareness (guardsh/engine/production.py, issue 6)
         "production",
         # snapshots before destruction and guardsh undo (guardsh/undo, issue 14)
-        "undo")
+        "undo",
+        # blast-radius previews shown to the approver (guardsh/preview/, issue 15)
+        "preview_timeout")
 APPROVAL_MODES = ("auto", "wait", "deferred")
 DEFAULT_CIRCUIT_BREAKER = {"max": 10, "window": 300}
 PROFILES = ("default", "strict")
@@ -51,7 +53,7 @@ class Config:
                  "trusted_sources", "disabled_rules", "files", "audit_log",
                  "approval_timeout", "approval_mode", "grant_validity", "session_grant_validity",
                  "catastrophic_two_approvers", "breaker_max", "breaker_window", "denial_memory",
-                 "approver_socket", "approver_uid", "production", "undo")
+                 "approver_socket", "approver_uid", "production", "undo", "preview_timeout")
 
     def __init__(self, data: dict[str, Any] | None = None, files: tuple[str, ...] = ()) -> None:
         data = data or {}
@@ -90,6 +92,8 @@ class Config:
         undo = dict(DEFAULT_UNDO)
         undo.update(data.get("undo", {}))
         self.undo: dict[str, Any] = undo
+        # seconds all previews of one request may take together; 0 turns previews off
+        self.preview_timeout: float = data.get("preview_timeout", 10)
 
     @property
     def strict(self) -> bool:
@@ -172,6 +176,8 @@ def _validate_approver_key(where: str, key: str, value: Any) -> None:
             raise ConfigError(f"{where}: circuit_breaker.window must be a number of seconds above 0")
     if key == "approver_socket" and not (isinstance(value, str) and value.startswith("/")):
         raise ConfigError(f"{where}: key 'approver_socket' must be an absolute path")
+    if key == "preview_timeout" and not seconds(value):
+        raise ConfigError(f"{where}: key 'preview_timeout' must be a number of seconds (0 turns previews off)")
     if key == "approver_uid" and not (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
         raise ConfigError(f"{where}: key 'approver_uid' must be a numeric uid")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from guardsh import paths
+from guardsh.procs import birth_time
 from guardsh.engine.config import Config
 from guardsh.engine.globs import any_match
 from guardsh.engine.model import Word
@@ -25,6 +26,7 @@ CRITICAL_DIRS = ("/", "/etc", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64
                  "/usr/bin", "/usr/lib", "/usr/sbin", "/usr/share", "/var/log", "/etc/ssh")
 UNRESOLVED = frozenset({"unresolved"})
 OWN = frozenset({"own"})
+BIRTH_SLACK = 0.010  # seconds: the coarse clock of file times (one jiffy at HZ >= 100)
 PROTECTED = frozenset({"root", "critical", "home", "secrets", "git-dir", "guardsh", "device"})
 
 
@@ -83,6 +85,9 @@ class Context:
         self._workspaces: dict[str, str | None] = {self.cwd: self.workspace}
         # guardsh -c: the environment is exactly the one bash gets, so a variable it lacks is unset
         self.env_complete = False
+        # judging a command that is already running (a tool shim judging its shell's text): the
+        # time it started; a file born since then did not exist before it (see ``owned``)
+        self.started_at: float | None = None
 
     def own_dirs(self) -> tuple[str, tuple[str, ...]]:
         """The user's cache root and every directory of guardsh's own (config, state, cache...)."""
@@ -209,7 +214,14 @@ class Context:
         hit = path in created or any(_under(path, c) for c in created)
         if not hit:
             return False
-        return not (self.read_files and os.path.lexists(path))
+        if not (self.read_files and os.path.lexists(path)):
+            return True
+        if self.started_at is None:
+            return False
+        born = birth_time(path)
+        # file times come from the kernel's coarse clock (a jiffy, up to 10 ms, behind the
+        # true time): a file the command made can look born a little before it started
+        return born is not None and born >= self.started_at - BIRTH_SLACK
 
     def _unresolved(self, word: Word, cwd: str) -> frozenset[str]:
         classes = {"unresolved"}

@@ -31,7 +31,7 @@ class Expansion:
     ``expand_one`` and ``inner_text`` below, so they need not import the modules that call them.
     ``state`` is the shell's state at the command being dispatched."""
 
-    __slots__ = ("commands", "problems", "mode", "texts", "dispatch", "walk", "state", "budget")
+    __slots__ = ("commands", "problems", "mode", "texts", "dispatch", "walk", "state", "budget", "rules")
 
     def __init__(self, dispatch: Callable[[Command, Reader, Expansion, int], None],
                  walk: Callable[..., None] | None = None) -> None:
@@ -39,6 +39,7 @@ class Expansion:
         self.walk = walk
         self.state: State | None = None
         self.budget: Any = None
+        self.rules: Any = None  # the RuleSet, for the runner table and the unknown-program tail (issue 13)
         self.commands: list[Command] = []
         self.texts: list[str] = []  # shell texts found inside wrappers (bash -c, eval, scripts)
         self.problems: list[tuple[str, str]] = []  # (reason, command text)

@@ -1,6 +1,7 @@
 """What guardsh tells the agent and the human: refusals, and ``guardsh check`` output."""
 from __future__ import annotations
 
+from guardsh.engine.headline import agent_command
 from guardsh.engine.model import Decision, Risk, Verdict
 
 NEXT_STEP = (
@@ -11,7 +12,7 @@ NEXT_STEP = (
 
 def refusal(verdict: Verdict, why: str | None = None) -> str:
     """The block printed on stderr when a command is refused (exit 126)."""
-    lines = [f"guardsh: refused ({verdict.risk.label}, {_decision_text(verdict)}): {_short(verdict.command)}"]
+    lines = [f"guardsh: refused ({verdict.risk.label}, {_decision_text(verdict)}): {_short(agent_command(verdict))}"]
     shown = [m for m in verdict.matches if m.risk >= Risk.DESTRUCTIVE] or list(verdict.matches[:3])
     for m in shown[:6]:
         lines.append(f"  rule {m.rule} ({m.risk.label}) on: {_short(m.at, 120)}")

@@ -32,9 +32,10 @@ if TYPE_CHECKING:
 from guardsh import __version__, paths
 from guardsh.engine import caches
 from guardsh.engine.ruleset import RuleSet, encode_cache, read_cache
+from guardsh.engine.runners.table import compile_env_loaders, compile_fallback, compile_runners
 from guardsh.engine.yamlfile import RuleError, read_yaml
 
-CACHE_FORMAT = 5
+CACHE_FORMAT = 6
 RISKS = ("read-only", "reversible", "destructive", "catastrophic")
 PATH_CLASSES = (
     "root", "critical", "system", "home", "secrets", "git-dir", "guardsh", "protected", "device",
@@ -47,7 +48,7 @@ LIST_KEYS = ("flags", "all_flags", "args", "words", "paths", "all_paths", "dest_
 MATCH_KEYS = ("program", "subcommand", "options", "stdin", "env", "args_from_stdin", "min_args") + LIST_KEYS
 RULE_KEYS = ("id", "risk", "reason", "match", "unless", "suggest", "examples")
 PROGRAM_KEYS = ("value_options", "flag_options", "single_dash_long", "help_flags", "default")
-FILE_KEYS = ("programs", "defaults", "rules")
+FILE_KEYS = ("programs", "defaults", "rules", "runners", "env_loaders", "fallback")
 
 
 # --- locating rule files --------------------------------------------------------------
@@ -277,7 +278,8 @@ def compile_file(path: str, seen: dict[str, str], data: dict[str, Any]) -> list[
     if doc is None:
         return []
     if not isinstance(doc, dict):
-        ck.error(doc, None, None, "a rule file must be a mapping with 'rules', 'programs' or 'defaults'")
+        ck.error(doc, None, None, "a rule file must be a mapping with 'rules', 'programs', 'defaults', 'runners', "
+                 "'env_loaders' or 'fallback'")
         return ck.problems
     for k in doc:
         if k not in FILE_KEYS:
@@ -329,6 +331,9 @@ def compile_file(path: str, seen: dict[str, str], data: dict[str, Any]) -> list[
         compiled = compile_rule(ck, raw, seen)
         if compiled is not None:
             data["rules"].append(compiled)
+    compile_runners(ck, doc.get("runners"), data)  # issue 13: what runs other commands, as data
+    compile_env_loaders(ck, doc.get("env_loaders"), data)
+    compile_fallback(ck, doc.get("fallback"), data)
     return ck.problems
 
 

@@ -65,7 +65,11 @@ class RuleSet:
             else:
                 for p in progs:
                     self.by_program.setdefault(p, []).append(rule)
-        self.known = set(self.defaults) | set(self.by_program) | set(self._specs)
+        self.runners: dict[str, dict[str, Any]] = data.get("runners", {})
+        self.env_loaders: dict[str, dict[str, Any]] = data.get("env_loaders", {})
+        self.fallback: dict[str, Any] | None = data.get("fallback")
+        self.other_examples: list[dict[str, Any]] = data.get("examples", [])  # runners, env loaders, fallback
+        self.known = set(self.defaults) | set(self.by_program) | set(self._specs)  # not runners: the fallback still reads them
         self.with_subcommands = frozenset(
             p for r in data["rules"] if "subcommand" in r["match"] for p in r["match"].get("program", ())
         )
@@ -82,6 +86,9 @@ class RuleSet:
             "defaults": _plain(self.defaults),
             "known": sorted(self.known),
             "with_subcommands": sorted(self.with_subcommands),
+            "runners": _plain(self.runners),
+            "env_loaders": _plain(self.env_loaders),
+            "fallback": _plain(self.fallback),
         }
 
     @classmethod
@@ -101,6 +108,10 @@ class RuleSet:
         self.any_rules = self._load(packed["any"])
         self.known = set(packed["known"])
         self.with_subcommands = frozenset(packed["with_subcommands"])
+        self.runners = packed.get("runners", {})  # (the format number in the signature keeps old caches out)
+        self.env_loaders = packed.get("env_loaders", {})
+        self.fallback = packed.get("fallback")
+        self.other_examples = []  # checked when the rules were built, not kept in the cache
         return self
 
     @property
@@ -166,7 +177,11 @@ class RuleSet:
     def is_known(self, name: str) -> bool:
         if name in self.known:
             return True
-        return any(any_match(r["match"]["program"], name) for r in self.glob_rules)
+        memo = self.__dict__.setdefault("_known_memo", {})
+        found = memo.get(name)
+        if found is None:
+            found = memo[name] = any(any_match(r["match"]["program"], name) for r in self.glob_rules)
+        return found
 
     def default_risk(self, name: str) -> Risk | None:
         value = self.defaults.get(name)

@@ -49,14 +49,17 @@ class FileView:
 
     ``created``: absolute paths the command may have created (a path that does not exist before the
     command starts and is deleted later loses nothing); ``files``: what it wrote, by path (str),
-    None when it removed the file, UNKNOWN when guardsh cannot tell."""
+    None when it removed the file, UNKNOWN when guardsh cannot tell; ``foreign``: a program ran
+    whose effects on the filesystem guardsh does not follow (after it, a path that is absent now
+    may exist, or be a link, when the command gets there)."""
 
-    __slots__ = ("created", "files", "changed")
+    __slots__ = ("created", "files", "changed", "foreign")
 
     def __init__(self) -> None:
         self.created: set[str] = set()
         self.files: dict[str, Any] = {}
         self.changed = False  # a command that may write files has run
+        self.foreign = False
 
     def create(self, path: str) -> None:
         if len(self.created) < MAX_CREATED:

@@ -34,7 +34,7 @@ class FileTarget:
 class GitTarget:
     """git state one command loses, in the repository at ``repo`` (the directory git runs in)."""
 
-    __slots__ = ("repo", "sub", "refs", "ref_names", "worktree", "clean_args", "stash", "push", "linked")
+    __slots__ = ("repo", "sub", "refs", "ref_names", "worktree", "clean_args", "stash", "push", "linked", "commit")
 
     def __init__(self, repo: str, sub: str, refs: str | None = None, ref_names: tuple[str, ...] = (),
                  worktree: bool = False, clean_args: tuple[str, ...] | None = None, stash: bool = False,
@@ -48,6 +48,7 @@ class GitTarget:
         self.stash = stash
         self.push = push            # (remote or '', refspec, ...) when it pushes with force
         self.linked: str | None = None  # a linked worktree it removes (its files are a file target too)
+        self.commit: str | None = None  # the commit a reset --hard moves to (its files overwrite untracked ones)
 
     def __repr__(self) -> str:
         return f"GitTarget({self.repo!r}, {self.sub!r})"
@@ -129,6 +130,8 @@ def expand(word: Word, cwd: str, home: str) -> list[str] | None:
             return None
         value = home + (sep + rest if sep else "")
     path = os.path.normpath(os.path.join(cwd, value))
+    if value.endswith(("/", "/.")) and os.path.islink(path):
+        path = os.path.realpath(path)  # link/ is the directory it points to: rm -rf link/ empties that
     if word.glob:
         import glob as globmod
 
@@ -155,7 +158,8 @@ def plan_command(cmd: Command, home: str) -> CommandPlan | None:
     unknown: str | None = None
     cwd = cmd.cwd
     for r in cmd.redirects:
-        if r.op in TRUNCATING and r.target is not None and (r.fd in (None, 1, 2) or r.op == "&>"):
+        to_file = r.op == ">&" and r.target is not None and not r.target.value.isdigit() and r.target.value != "-"
+        if (r.op in TRUNCATING or to_file) and r.target is not None:
             if cwd is None:
                 unknown = "the directory it runs in is not known"
                 continue
@@ -209,6 +213,9 @@ def _file_targets(cmd: Command, spec: dict[str, object], cwd: str, home: str) ->
     when = spec.get("when")
     if when and not flags & set(when):  # type: ignore[arg-type]
         return []
+    unknown_with = spec.get("unknown_with", ())
+    if flags & set(unknown_with) or any(name in unknown_with for name, _ in options):  # type: ignore[operator]
+        return "its targets depend on " + "/".join(sorted(set(unknown_with) & (flags | {n for n, _ in options})))  # type: ignore[arg-type]
     unlinks = bool(spec.get("unlinks"))
     kind = spec["args"]
     if kind == "start":  # find: the starting points, before the first expression word
@@ -326,6 +333,7 @@ def _git_target(cmd: Command, cwd: str, home: str) -> GitTarget | str | None:
     if spec.get("clean"):
         kept = []
         skip = False
+        forces = 0
         for w in rest:
             if skip:
                 kept.append(w.value)
@@ -336,16 +344,25 @@ def _git_target(cmd: Command, cwd: str, home: str) -> GitTarget | str | None:
                 kept.append(v)
                 skip = True
             elif v.startswith("-") and not v.startswith("--") and v != "-":
-                cluster = "".join(c for c in v[1:] if c in "dxXe")
+                cluster = "".join(c for c in v[1:] if c in "dxX")
                 if cluster:
                     kept.append("-" + cluster)
+                forces += v[1:].count("f")
+                if v.endswith("e"):  # -e PATTERN in a cluster: the pattern is the next word
+                    kept.append("-e")
+                    skip = True
             elif v.startswith("--") and v.partition("=")[0] in ("--exclude",):
                 kept.append(v)
             elif not v.startswith("-"):
                 kept.append(v)
             elif v == "--":
                 kept.append(v)
-        target.clean_args = tuple(kept)
+            elif v == "--force":
+                forces += 1
+        # -n with -f -f lists the nested repositories that -ff removes
+        target.clean_args = (("-f", "-f") if forces >= 2 else ()) + tuple(kept)
+    if sub in ("reset", "checkout", "switch") and names:  # (a path instead of a commit lists nothing)
+        target.commit = names[0]
     if spec.get("push"):
         target.push = names
     if spec.get("worktree_dir"):
@@ -418,12 +435,14 @@ def _under(path: str, base: str) -> bool:
     return path == base or path.startswith(base.rstrip("/") + "/")
 
 
-def place_problem(path: str, cwd: str, ctx: Context, outside: bool) -> str | None:
+def place_problem(path: str, cwd: str, ctx: Context, outside: bool, repository: bool = False) -> str | None:
     """Why a snapshot of ``path`` cannot lower the command's risk (None: it can)."""
     ws = ctx.workspace_for(cwd)
     classes = ctx._classify_path(path, cwd)
     if classes & PROTECTED or "/.git/" in path + "/":
         return f"{path} is a protected path"
+    if not repository and (os.path.isdir(os.path.join(path, ".git")) or (ws is not None and _under(ws, path))):
+        return f"{path} holds a whole repository or workspace"  # more than the agent's own work
     if ws is None or not _under(path, ws):
         if not outside:
             return f"{path} is outside the workspace"
@@ -455,7 +474,7 @@ def lowerable(verdict: Verdict, found: Plan, ctx: Context, inside: bool = True, 
             if problem:
                 return problem
         for g in p.git:
-            problem = place_problem(g.repo, g.repo, ctx, outside)
+            problem = place_problem(g.repo, g.repo, ctx, outside, repository=True)
             if problem:
                 return problem
     return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 #             script unless a script option was given) | start (find's starting points)
 #   target_dir: the option naming the destination directory (cp -t DIR)
 #   long_single: options are single-dash words (find -delete)
+#   unknown_with: with these options the targets are not the words as written (find -L, tar -C)
 #   bundled:  a first word without a dash is a cluster of options (tar czf)
 #   unlinks:  the command only unlinks its targets, never writes through them (a hard link to
 #             the saved copy is then safe)
@@ -17,8 +18,10 @@ FILE_TARGETS: dict[str, dict[str, object]] = {
     "unlink": {"args": "all", "unlinks": True},
     "shred": {"args": "all", "values": ("-n", "--iterations", "-s", "--size", "--random-source")},
     "truncate": {"args": "all", "values": ("-s", "--size", "-r", "--reference")},
-    "find": {"when": ("-delete",), "args": "start", "unlinks": True, "long_single": True},
+    "find": {"when": ("-delete",), "args": "start", "unlinks": True, "long_single": True,
+             "unknown_with": ("-L", "-follow")},
     "tar": {"when": ("--remove-files",), "args": "all", "unlinks": True, "bundled": True,
+            "unknown_with": ("-C", "--directory", "-T", "--files-from"),
             "values": ("-f", "--file", "-C", "--directory", "-T", "--files-from", "-X", "--exclude-from",
                        "-b", "--blocking-factor", "-H", "--format", "-I", "--use-compress-program")},
     "mv": {"args": "sources+dest", "target_dir": ("-t", "--target-directory"),

@@ -501,10 +501,34 @@ class Walker:
         return Command(words=tuple(words), assignments=tuple(assignments), redirects=tuple(redirects), text=text,
                        via=self.via, stdin="pipe" if pipe is not None else None,
                        stdin_from=pipe[0] if pipe is not None else None, args_from_stdin=self.args_from_stdin,
-                       cwd=st.cwd, created=self.created(st), as_found=not st.fs.changed)
+                       cwd=st.cwd, created=self.created(st) | self.fresh_targets(redirects, st),
+                       as_found=not st.fs.changed)
 
     def created(self, st: State) -> frozenset[str]:
         return frozenset(st.fs.created) if st.fs.created else EMPTY
+
+    def fresh_targets(self, redirects: Any, st: State) -> frozenset[str]:
+        """Write redirections whose target does not exist: the write creates the file and replaces
+        nothing (an agent's snapshot, cwd and pid files).  Only while nothing ran whose effects on
+        the disk guardsh does not follow (it could have put a file or a link there), and never in
+        the home directory itself or its ~/.config and ~/.local (startup and autostart files)."""
+        if not self.reader.read_files or st.fs.foreign or not redirects:
+            return EMPTY
+        home = (self.reader.home or "").rstrip("/")
+        fresh = set()
+        for r in redirects:
+            if not r.writes or r.target is None or r.op in (">&", "<>"):
+                continue
+            path = _path(r.target, st.cwd)
+            if path is None or path.startswith("/dev/") or path in st.fs.created:
+                continue
+            parent = os.path.dirname(path)
+            if not home or not path.startswith(home + "/") or parent == home or any(
+                    path.startswith(f"{home}/{d}/") for d in FRESH_EXCLUDED_HOME_DIRS):
+                continue
+            if os.path.isdir(parent) and not os.path.lexists(path):
+                fresh.add(path)
+        return frozenset(fresh) if fresh else EMPTY
 
     def dispatch(self, cmd: Command, st: State) -> None:
         """Classify one command (and what it wraps); record what it does to the filesystem."""
@@ -1102,7 +1126,27 @@ def leaves_disk_alone(cmd: Command) -> bool:
     return cmd.program in NO_DISK_WRITES
 
 
+# Directories under HOME where a new file is configuration that runs later (startup, autostart,
+# credentials): a new file there is not "the command's own".
+FRESH_EXCLUDED_HOME_DIRS = (".config", ".local", ".ssh", ".aws", ".kube", ".gnupg", ".docker", ".git")
+# Programs whose effects on files the walk follows, or that write no files: after any other
+# program, the disk may hold what guardsh does not know of (FileView.foreign).
+FOLLOWED_PROGRAMS = frozenset({
+    "", "echo", "printf", "true", "false", ":", "test", "[", "cd", "pwd", "pushd", "popd", "export", "unset",
+    "set", "shopt", "local", "declare", "typeset", "readonly", "alias", "unalias", "type", "hash", "command",
+    "builtin", "trap", "return", "exit", "source", ".", "eval", "exec", "shift", "wait", "jobs", "read",
+    "cat", "ls", "grep", "head", "tail", "wc", "sort", "uniq", "date", "env", "id", "whoami", "uname",
+    "touch", "mkdir", "rm", "rmdir", "tee", "cp", "mv", "install", "mktemp", "dirname", "basename", "realpath",
+    "sleep", "bash", "sh",
+    # what start-up files run: they print, and write no file
+    "dircolors", "lesspipe", "lessfile", "tput", "locale", "uname", "hostname", "groups", "tty", "which",
+    "getconf", "umask", "ulimit", "complete", "compgen", "bind", "stty",
+})
+
+
 def file_effects(w: Walker, cmd: Command, st: State) -> None:
+    if cmd.program not in FOLLOWED_PROGRAMS or cmd.program == "cp" and _links(cmd.words[1:]):
+        st.fs.foreign = True
     if any(v.startswith(("ssh ", "kubectl ", "oc ", "docker ", "podman ", "nerdctl ")) for v in cmd.via):
         return  # on another machine or in a container: not this filesystem
     cwd = cmd.cwd
@@ -1214,10 +1258,18 @@ def _copy_effects(w: Walker, prog: str, args: list[Word], positional: list[Word]
                 fs.remove(p)
         if not own:
             return
+    if prog == "ln" or prog == "cp" and _links(args):
+        return  # a link: writing through it writes what it points to, which the command did not make
     for src, p in zip(sources, source_paths):
         path = os.path.join(dest_path, os.path.basename(src.value.rstrip("/"))) if into_dir else dest_path
         content = fs.files.get(p, UNKNOWN) if p is not None and prog in ("cp", "install") else UNKNOWN
         fs.write(path, _maybe(w, path, content))
+
+
+def _links(args: list[Word]) -> bool:
+    """cp -s / -l: links, not copies."""
+    return any(a.value in ("--symbolic-link", "--link") or a.value.startswith("-") and not a.value.startswith("--")
+               and ("s" in a.value or "l" in a.value) for a in args)
 
 
 def _git_effects(args: list[Word], cwd: str | None, st: State) -> None:

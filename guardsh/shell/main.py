@@ -99,12 +99,12 @@ def run_shell(argv0: str, args: list[str]) -> int:
     if verdict.decision == Decision.ASK or (verdict.risk == Risk.CATASTROPHIC and config.catastrophic_two_approvers):
         from guardsh.approval.request import request_approval  # a human decides (two people for catastrophic)
 
-        def before_run(approver: str) -> str | None:  # saved and recorded before the approval is used
+        def before_run(approver: str, preview: list[str] | None = None) -> str | None:  # saved and recorded first
             from guardsh.undo.guard import after_approval
 
             sid = after_approval(protection, config) if protection is not None else None
             trail.record_invocation(text, verdict, "exec", config, approval="approved", approver=approver,
-                                    snapshot=sid)
+                                    snapshot=sid, preview=preview)
             return sid  # the console shows it
 
         approval = request_approval(verdict, config, before_run)
@@ -112,7 +112,7 @@ def run_shell(argv0: str, args: list[str]) -> int:
             exec_bash(bash, name, args, list(verdict.texts), stdin_data)  # exactly the approved text
         try:  # the refusal, with the human's reason, is already on stderr
             trail.record_invocation(text, verdict, "refused", config, exit_status=EXIT_REFUSED,
-                                    approval=approval.state, approver=approval.by or None)
+                                    approval=approval.state, approver=approval.by or None, preview=approval.preview)
         except Exception as e:
             sys.stderr.write(f"guardsh: warning: {e}; this refusal is missing from the audit trail\n")
         return EXIT_REFUSED

@@ -44,6 +44,19 @@ STATUS_FD = 200
 SCRIPT_FD = 201
 
 
+def _session_environ(env: dict[str, str]) -> None:
+    """In the child, before bash is exec'd: its environment, with the token that names it (pid,
+    start time) as the bash whose every line this session classifies.  A tool shim started by
+    that bash (through bash only) trusts it, as it trusts a bash that ``guardsh -c`` exec'd."""
+    from guardsh.procs import NEST_VAR, session_token
+
+    os.environ.clear()
+    os.environ.update(env)
+    token = session_token()
+    if token:
+        os.environ[NEST_VAR] = token
+
+
 class InnerBash:
     """One persistent interactive bash that reads commands from our pipe."""
 
@@ -58,7 +71,7 @@ class InnerBash:
         env.pop("PROMPT_COMMAND", None)
         self.proc = subprocess.Popen(
             [bash, "--norc", "--noprofile", "-i", f"/dev/fd/{SCRIPT_FD}"],
-            pass_fds=(SCRIPT_FD, STATUS_FD), env=env, close_fds=True,
+            pass_fds=(SCRIPT_FD, STATUS_FD), env=None, preexec_fn=lambda: _session_environ(env), close_fds=True,
         )
         # we hand the terminal's foreground to bash and back: never stop on it (bash, started
         # above, keeps the default dispositions)
@@ -308,12 +321,12 @@ class Session:
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
                 from guardsh.approval.request import request_approval
 
-                def before_run(approver: str) -> str | None:
+                def before_run(approver: str, preview: list[str] | None = None) -> str | None:
                     from guardsh.undo.guard import after_approval
 
                     sid = after_approval(protection, self.config) if protection is not None else None
                     trail.record_invocation(text, verdict, "exec", self.config, approval="approved", approver=approver,
-                                            snapshot=sid)
+                                            snapshot=sid, preview=preview)
                     return sid
 
                 approval = request_approval(verdict, self.config, before_run, env=self.inner.env)
@@ -322,7 +335,8 @@ class Session:
                 else:
                     try:
                         trail.record_invocation(text, verdict, "refused", self.config, exit_status=EXIT_REFUSED,
-                                                approval=approval.state, approver=approval.by or None)
+                                                approval=approval.state, approver=approval.by or None,
+                                                preview=approval.preview)
                     except Exception as e:
                         sys.stderr.write(f"guardsh: warning: {e}; this refusal is missing from the audit trail\n")
             finally:

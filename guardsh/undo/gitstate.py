@@ -99,6 +99,10 @@ def capture(target: GitTarget) -> tuple[dict[str, object], list[FileTarget], lis
         entry["worktree"] = {"stash": stash, "index_tree": index_tree, "files": modified}
         keep += [s for s in (stash, index_tree) if s]
         files += [FileTarget(p, False) for p in modified]
+        if target.commit:  # untracked (or ignored) files that the commit's tree would overwrite
+            theirs = set(git(top, "ls-tree", "-r", "-z", "--name-only", target.commit, check=False).split("\0"))
+            untracked = git(top, "ls-files", "-z", "--others").split("\0")
+            files += [FileTarget(os.path.join(top, p), False) for p in untracked if p and p in theirs]
     if target.clean_args is not None:
         out = git(target.repo, "clean", "-n", *target.clean_args)
         removed = []

@@ -57,7 +57,10 @@ def _take(files: list[FileTarget], gits: list[GitTarget], verdict: Verdict, ctx:
           config: Config) -> str:
     from guardsh.undo.snapshot import Limits, take  # only when there is something to save
 
-    manifest = take(files, gits, verdict.command, ctx.cwd, ctx.workspace, Limits(config.undo))
+    def regenerable(path: str) -> bool:  # deleting it is routine (the rules allow it): no need to keep it
+        return "regenerable" in ctx._classify_path(path, ctx.cwd)
+
+    manifest = take(files, gits, verdict.command, ctx.cwd, ctx.workspace, Limits(config.undo), skip=regenerable)
     return str(manifest["id"])
 
 
@@ -89,8 +92,10 @@ def protect(verdict: Verdict, config: Config, cwd: str | None = None) -> Protect
                           verdict.notes + (f"saved first as snapshot {sid} (guardsh undo {sid})",), verdict.texts)
         sys.stderr.write(line(sid))
         return Protection(lowered, sid, ctx=ctx)
-    # allowed anyway: saved without a word on stderr (what runs is transparent); the audit record has the id
-    return Protection(verdict, _save_quietly(found, verdict, ctx, config, quiet=True), ctx=ctx)
+    # allowed anyway: its files are saved without a word on stderr (what runs is transparent), the audit
+    # record has the id; git state is not (what git lets through unasked, its reflog keeps, and a dozen git
+    # processes on every checkout would cost more than the command)
+    return Protection(verdict, _save_quietly(found, verdict, ctx, config, quiet=True, git=False), ctx=ctx)
 
 
 def after_approval(protection: Protection, config: Config) -> str | None:
@@ -100,8 +105,11 @@ def after_approval(protection: Protection, config: Config) -> str | None:
     return _save_quietly(protection.pending, protection.verdict, protection.ctx, config)
 
 
-def _save_quietly(found: Plan, verdict: Verdict, ctx: Context, config: Config, quiet: bool = False) -> str | None:
+def _save_quietly(found: Plan, verdict: Verdict, ctx: Context, config: Config, quiet: bool = False,
+                  git: bool = True) -> str | None:
     files, gits = _inside(found, ctx)
+    if not git:
+        gits = []
     if not files and not gits:
         return None
     try:

@@ -65,6 +65,9 @@ def _pre_git(entries: list[dict[str, object]]) -> list[GitTarget]:
     for e in entries:
         t = GitTarget(str(e["cwd"]), "undo", refs="names", ref_names=tuple(e.get("restore_refs", ())),  # type: ignore[arg-type]
                       worktree=isinstance(e.get("worktree"), dict), stash=isinstance(e.get("stash"), list))
+        push = e.get("push")
+        if isinstance(push, dict):  # the remote's tips now, before the undo pushes the old ones back
+            t.push = (str(push["remote"]),) + tuple(f"{d}:{d}" for d in push.get("tips", {}))
         out.append(t)
     return out
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import stat
 import time
+from typing import Callable
 
 from guardsh.engine.undoplan import FileTarget, GitTarget
 from guardsh.undo import gitstate
@@ -25,9 +26,14 @@ class Limits:
         self.max_age = float(settings.get("max_age_days", 7)) * DAY  # type: ignore[arg-type]
 
 
-def _entries(targets: list[FileTarget], limit: int) -> tuple[list[tuple[str, os.stat_result | None, bool]], int]:
+Skip = Callable[[str], bool]
+
+
+def _entries(targets: list[FileTarget], limit: int, skip: Skip | None = None,
+             skipped: list[str] | None = None) -> tuple[list[tuple[str, os.stat_result | None, bool]], int]:
     """(path, lstat or None when absent, unlink-only) for every path under the targets, parents
-    first; raises TooLarge as soon as the files add up to more than ``limit`` bytes."""
+    first, but not what ``skip`` says needs no saving (regenerable: node_modules, build...);
+    raises TooLarge as soon as the files add up to more than ``limit`` bytes."""
     seen: set[str] = set()
     out: list[tuple[str, os.stat_result | None, bool]] = []
     total = 0
@@ -38,6 +44,10 @@ def _entries(targets: list[FileTarget], limit: int) -> tuple[list[tuple[str, os.
             if path in seen:
                 continue
             seen.add(path)
+            if skip is not None and skip(path):
+                if skipped is not None:
+                    skipped.append(path)
+                continue
             try:
                 st = os.lstat(path)
             except FileNotFoundError:
@@ -61,7 +71,8 @@ def _entries(targets: list[FileTarget], limit: int) -> tuple[list[tuple[str, os.
 
 
 def take(files: list[FileTarget], gits: list[GitTarget], command: str, cwd: str, workspace: str | None,
-         limits: Limits, store: Store | None = None, kind: str = "command") -> dict[str, object]:
+         limits: Limits, store: Store | None = None, kind: str = "command",
+         skip: Skip | None = None) -> dict[str, object]:
     """Save what ``files`` and ``gits`` name; returns the manifest (its ``id`` names the snapshot)."""
     store = store or Store()
     now = time.time()
@@ -79,7 +90,8 @@ def take(files: list[FileTarget], gits: list[GitTarget], command: str, cwd: str,
             git_entries.append(entry)
             keeps.append((str(entry["gitdir"]), keep))
             targets += more
-        found, total = _entries(targets, limits.snapshot_bytes)
+        skipped: list[str] = []
+        found, total = _entries(targets, limits.snapshot_bytes, skip, skipped)
         saved = []
         for path, st, unlinks in found:
             if st is None:
@@ -105,6 +117,7 @@ def take(files: list[FileTarget], gits: list[GitTarget], command: str, cwd: str,
             "id": sid, "time": now, "iso": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
             "kind": kind, "command": command, "cwd": cwd, "workspace": workspace,
             "paths": saved, "git": git_entries, "bytes": total, "pid": os.getpid(),
+            "not_saved": {"regenerable": skipped} if skipped else {},
         }
         try:
             store.write_manifest(manifest)

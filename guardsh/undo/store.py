@@ -28,7 +28,7 @@ PRUNE_EVERY = 60.0  # seconds
 
 
 def root(env: dict[str, str] | None = None) -> str:
-    return os.path.join(paths.state_dir(env), "snapshots")
+    return paths.snapshots_dir(env)
 
 
 def _fsync_dir(path: str) -> None:

@@ -66,6 +66,9 @@ def test_cd_and_variables_are_followed(ruleset, tree: Path) -> None:  # type: ig
     ("echo hi > a.txt", ["a.txt"]),
     ("echo hi >| a.txt 2> b.txt", ["a.txt", "b.txt"]),
     ("echo hi > new.txt; rm new.txt", []),
+    ("make 3> a.txt", ["a.txt"]),
+    ("echo hi >& b.txt", ["b.txt"]),
+    ("echo hi 2>&1", []),
 ])
 def test_file_targets(ruleset, tree: Path, text: str, expected: list[str]) -> None:  # type: ignore[no-untyped-def]
     _v, p, _ = _plan(ruleset, text, tree)
@@ -96,7 +99,8 @@ def test_git_targets(ruleset, tree: Path, text: str, sub: str) -> None:  # type:
 
 
 @pytest.mark.parametrize("text", ["rm $UNSET_SOMEWHERE", "rm $(cat list)", "ls | xargs rm", "ssh host rm a.txt",
-                                  "git --git-dir=/x reset --hard"])
+                                  "git --git-dir=/x reset --hard", "find -L . -delete", "find . -follow -delete",
+                                  "tar -C src -cf x.tar --remove-files m.py", "tar cf x.tar -T list --remove-files"])
 def test_unknown_targets_make_no_plan(ruleset, tree: Path, text: str) -> None:  # type: ignore[no-untyped-def]
     v, p, ctx = _plan(ruleset, text, tree)
     assert p.unknown, text
@@ -111,6 +115,8 @@ def test_unknown_targets_make_no_plan(ruleset, tree: Path, text: str) -> None:  
     ("rm -rf src && git push --force origin main", False),   # a remote effect keeps its risk
     ("rm -rf ../elsewhere", False),                          # outside the workspace
     ("rm -rf .git", False),                                  # catastrophic: never lowered
+    ("find . -delete", False),                               # the whole repository, .git and all
+    ("rm -rf \"$PWD\"", False),
     ("rm -rf src; kubectl delete ns prod", False),
     ("rm $X", False),
     ("kubectl delete ns x > a.txt", False),                  # only the redirection is planned
@@ -127,3 +133,26 @@ def test_lowering_is_configurable(ruleset, tree: Path) -> None:  # type: ignore[
     v, p, ctx = _plan(ruleset, "rm -r ../elsewhere", tree)
     assert lowerable(v, p, ctx) is not None
     assert lowerable(v, p, ctx, outside=True) is None
+
+
+def test_guardsh_undo_is_a_subcommand_not_a_script(ruleset, tree: Path) -> None:  # type: ignore[no-untyped-def]
+    (tree / "undo").write_text("rm -rf src\n")  # a script by that name changes nothing
+    for text in ("guardsh undo", "guardsh undo --dry-run 20261204-013447-abd8b5", "guardsh snapshots --all"):
+        v, _p, _ = _plan(ruleset, text, tree)
+        assert v.decision.label == "allow" and not v.matches, (text, v.matches)
+
+
+def test_a_trailing_slash_follows_a_symlink_as_rm_does(ruleset, tree: Path) -> None:  # type: ignore[no-untyped-def]
+    (tree / "link").symlink_to("src")
+    _v, p, _ = _plan(ruleset, "rm -rf link/", tree)  # empties src itself
+    assert _files(p) == [str(tree / "src")]
+    _v, p, _ = _plan(ruleset, "rm -f link", tree)  # only the link
+    assert _files(p) == [str(tree / "link")]
+
+
+def test_git_clean_options_are_kept_for_the_dry_run(ruleset, tree: Path) -> None:  # type: ignore[no-untyped-def]
+    for text, args in [("git clean -fdx", ("-dx",)), ("git clean -ffd", ("-f", "-f", "-d")),
+                       ("git clean -fd -e '*.log' src", ("-d", "-e", "*.log", "src")),
+                       ("git clean -fde keep", ("-d", "-e", "keep")), ("git clean --force -X", ("-X",))]:
+        _v, p, _ = _plan(ruleset, text, tree)
+        assert p.git[0].clean_args == args, text

@@ -101,6 +101,7 @@ def test_delete_is_saved_runs_and_comes_back_exactly(run_guardsh: Run, repo: Pat
     record = audit(env)[-1]
     assert record["snapshot"] == sid and record["risk"] == "reversible" and record["decision"] == "allow"
     assert "rm-files" in record["rules"]  # the rule still matched; the snapshot is what lowered it
+    assert f"saved first: guardsh undo {sid}" in run_guardsh("log", env=env).stdout.decode()
     listing = run_guardsh("snapshots", cwd=str(repo), env=env).stdout.decode()
     assert sid in listing and "rm -rf src" in listing
     dry = undo(run_guardsh, repo, env, "--dry-run")
@@ -144,19 +145,36 @@ def test_reset_hard_brings_back_worktree_index_and_branch(run_guardsh: Run, repo
     assert git(repo, "status", "--porcelain") == " M src/main.py\nA  staged.txt\n"
 
 
+def test_reset_hard_to_a_commit_saves_the_untracked_files_it_overwrites(run_guardsh: Run, repo: Path,
+                                                                        env: dict[str, str]) -> None:
+    git(repo, "checkout", "-q", "-b", "other")
+    (repo / "notes.txt").write_text("theirs\n")
+    git(repo, "add", "notes.txt")
+    git(repo, "commit", "-qm", "notes")
+    git(repo, "checkout", "-q", "main")
+    (repo / "notes.txt").write_text("mine, untracked\n")
+    r = run_guardsh("-c", "git reset --hard other", cwd=str(repo), env=env)
+    assert r.returncode == 0, r.stderr.decode()
+    snapshot_line(r.stderr)
+    assert (repo / "notes.txt").read_text() == "theirs\n"
+    undo(run_guardsh, repo, env)
+    assert (repo / "notes.txt").read_text() == "mine, untracked\n"
+    assert "notes.txt" not in git(repo, "ls-files")
+
+
 def test_clean_fdx_brings_back_an_ignored_env_file(run_guardsh: Run, repo: Path, env: dict[str, str]) -> None:
     (repo / ".env").write_bytes(b"API_KEY=s3cret\n")
     (repo / ".env").chmod(0o600)
-    (repo / "build").mkdir()
-    (repo / "build" / "out.o").write_bytes(b"\x7fELF")
     (repo / "notes.txt").write_text("untracked\n")
     before = fingerprint(repo)
+    (repo / "build").mkdir()  # regenerable: removed, and not kept (the rules let it go anyway)
+    (repo / "build" / "out.o").write_bytes(b"\x7fELF")
     r = run_guardsh("-c", "git clean -fdx", cwd=str(repo), env=env)
     assert r.returncode == 0, r.stderr.decode()
     snapshot_line(r.stderr)
     assert not (repo / ".env").exists() and not (repo / "notes.txt").exists()
-    undo(run_guardsh, repo, env)
-    assert fingerprint(repo) == before
+    out = undo(run_guardsh, repo, env).stdout.decode()
+    assert fingerprint(repo) == before and "build" not in out
     assert (repo / ".env").stat().st_mode & 0o777 == 0o600
 
 
@@ -224,10 +242,14 @@ def test_force_push_to_a_local_bare_remote_is_put_back(repo: Path, tmp_path: Pat
     assert sid is not None
     subprocess.run(["git", "-C", str(repo), "push", "-q", "--force", "origin", "main"], check=True)
     assert git(bare, "rev-parse", "main").strip() != old
+    new = git(bare, "rev-parse", "main").strip()
     result = restore(sid, store=Store())
     assert not result.failed and not result.manual, (result.failed, result.manual)
     assert git(bare, "rev-parse", "main").strip() == old
     assert git(repo, "rev-parse", "origin/main").strip() == old
+    assert result.saved_as is not None  # the undo saved the tip it replaced: it can be undone too
+    restore(result.saved_as, store=Store())
+    assert git(bare, "rev-parse", "main").strip() == new
 
 
 def test_over_the_cap_it_keeps_asking(run_guardsh: Run, repo: Path, env: dict[str, str]) -> None:
@@ -330,3 +352,27 @@ def test_a_saved_copy_that_changed_is_not_restored(run_guardsh: Run, repo: Path,
     r = run_guardsh("undo", sid, cwd=str(repo), env=env)
     assert r.returncode == 1 and b"sha256 mismatch" in r.stderr
     assert (repo / "src" / "main.py").read_bytes() == b""  # nothing was put back, not even in part
+
+
+def test_a_hook_saves_before_it_answers_allow(run_guardsh: Run, repo: Path, env: dict[str, str]) -> None:
+    doc = {"session_id": "s1", "cwd": str(repo), "hook_event_name": "PreToolUse", "tool_name": "Bash",
+           "tool_input": {"command": "rm -rf src"}}
+    r = run_guardsh("hook", "claude-code", input=json.dumps(doc).encode(), cwd=str(repo), env=env)
+    assert r.returncode == 0 and b"deny" not in r.stdout and b'"ask"' not in r.stdout, r.stdout
+    sid = snapshot_line(r.stderr)
+    assert audit(env)[-1]["snapshot"] == sid
+    subprocess.run(["rm", "-rf", str(repo / "src")], check=True)  # the agent runs it
+    undo(run_guardsh, repo, env, sid)
+    assert (repo / "src" / "deep" / "blob.bin").read_bytes() == bytes(range(256)) * 40
+
+
+def test_rm_through_a_symlink_with_a_slash_saves_what_it_points_to(run_guardsh: Run, repo: Path,
+                                                                    env: dict[str, str]) -> None:
+    (repo / "alias").symlink_to("src")
+    before = fingerprint(repo)
+    r = run_guardsh("-c", "rm -rf alias/", cwd=str(repo), env=env)
+    assert r.returncode == 0, r.stderr.decode()
+    snapshot_line(r.stderr)
+    assert (repo / "alias").is_symlink() and not (repo / "src" / "main.py").exists()
+    undo(run_guardsh, repo, env)
+    assert fingerprint(repo) == before
