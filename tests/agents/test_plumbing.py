@@ -104,7 +104,12 @@ def test_wrap_says_it_cannot_guard_codex(run_guardsh, tmp_path: Path) -> None:  
     assert b"login shell" in r.stderr and b"guardsh hook install codex" in r.stderr
 
 
-def test_shim_under_sh_c_judges_the_whole_text(run_guardsh, gitdir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_shim_under_sh_c_judges_the_whole_text(run_guardsh, gitdir: Path, guardsh_env) -> None:  # type: ignore[no-untyped-def]
+    # undo would save f and let its deletion through (issue 14): what is tested here is the shim's
+    # judgement, so lowering is off
+    config = Path(guardsh_env["HOME"]) / ".config" / "guardsh" / "config.yaml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text("undo: {lower: false}\n")
     prog = ("import subprocess, sys; r = subprocess.run(sys.argv[1], shell=True, capture_output=True, text=True); "
             "print(r.returncode, r.stdout.strip())")
     r = run_guardsh("wrap", "--", PY, "-c", prog, "touch t.tmp && rm t.tmp && echo removed", cwd=str(gitdir))
