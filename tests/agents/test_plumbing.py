@@ -104,22 +104,21 @@ def test_wrap_says_it_cannot_guard_codex(run_guardsh, tmp_path: Path) -> None:  
     assert b"login shell" in r.stderr and b"guardsh hook install codex" in r.stderr
 
 
-def test_shim_under_sh_c_judges_the_whole_text(run_guardsh, gitdir: Path, guardsh_env) -> None:  # type: ignore[no-untyped-def]
+def test_shim_under_sh_c_judges_the_whole_text(run_guardsh, gitdir: Path, guardsh_env,  # type: ignore[no-untyped-def]
+                                               lowering_off) -> None:
     # undo would save f and let its deletion through (issue 14): what is tested here is the shim's
-    # judgement, so lowering is off
-    config = Path(guardsh_env["HOME"]) / ".config" / "guardsh" / "config.yaml"
-    config.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text("undo: {lower: false}\n")
+    # judgement, so lowering is off (in a config of this test's own: the session's HOME is shared)
+    env = lowering_off(guardsh_env)
     prog = ("import subprocess, sys; r = subprocess.run(sys.argv[1], shell=True, capture_output=True, text=True); "
             "print(r.returncode, r.stdout.strip())")
-    r = run_guardsh("wrap", "--", PY, "-c", prog, "touch t.tmp && rm t.tmp && echo removed", cwd=str(gitdir))
+    r = run_guardsh("wrap", "--", PY, "-c", prog, "touch t.tmp && rm t.tmp && echo removed", cwd=str(gitdir), env=env)
     assert r.stdout.decode().strip() == "0 removed", r.stderr
     # a file that was there before the shell started is not the command's own, touched or not
-    r = run_guardsh("wrap", "--", PY, "-c", prog, "touch f && rm f && echo removed", cwd=str(gitdir))
+    r = run_guardsh("wrap", "--", PY, "-c", prog, "touch f && rm f && echo removed", cwd=str(gitdir), env=env)
     assert r.stdout.decode().startswith("126"), r.stderr
     assert (gitdir / "f").exists()
     # the shim must find exactly its own invocation in the text: a computed argument is judged alone
-    r = run_guardsh("wrap", "--", PY, "-c", prog, 'x=f; rm "$x"', cwd=str(gitdir))
+    r = run_guardsh("wrap", "--", PY, "-c", prog, 'x=f; rm "$x"', cwd=str(gitdir), env=env)
     assert r.stdout.decode().startswith("126") and (gitdir / "f").exists()
 
 
@@ -137,13 +136,14 @@ def test_approver_requests_show_the_agents_command(classify) -> None:  # type: i
     assert "shown" not in build_request(classify("git push --force origin main"), Config(), {})
 
 
-def test_shims_under_the_guarded_session_trust_its_lines(guardsh_bin: Path, guardsh_env: dict[str, str],
-                                                         gitdir: Path) -> None:
+def test_shims_under_the_guarded_session_trust_its_lines(guardsh_bin: Path, guardsh_env: dict[str, str],  # type: ignore[no-untyped-def]
+                                                         gitdir: Path, lowering_off) -> None:
     """A program driving `bash` over a PTY under wrap (SWE-ReX) gets the guarded session; the rm shim
-    that a classified line starts is not asked about again, while a program's own rm still is."""
+    that a classified line starts is not asked about again, while a program's own rm still is
+    (asked: undo's lowering is off, or it would save f and let it go)."""
     import pexpect
 
-    env = dict(guardsh_env, TERM="dumb", PS1="PROMPT> ")
+    env = lowering_off(dict(guardsh_env, TERM="dumb", PS1="PROMPT> "))
     prog = gitdir.parent / "prog.py"
     prog.write_text("import subprocess, sys\nprint('rc', subprocess.run(['rm', sys.argv[1]]).returncode)\n")
     child = pexpect.spawn(str(guardsh_bin), ["wrap", "--", "bash"], env=env, cwd=str(gitdir), encoding="utf-8",

@@ -95,7 +95,7 @@ def start_daemon(guardsh_bin: Path, guardsh_env: dict[str, str]) -> Iterator[Cal
 
 IMPOSTOR = '''\
 import os, socket, sys
-mode = sys.argv[-1] if sys.argv[-1] in ("hang", "garbage", "short") else "allow"
+mode = os.environ.get("IMPOSTOR_MODE", "allow")
 directory = sys.argv[sys.argv.index("--socket-dir") + 1]
 path = os.path.join(directory, "daemon.sock")
 try:
@@ -127,7 +127,7 @@ while True:
 
 def impostor_launcher(path: Path, real_launcher: Path) -> Path:
     """A launcher whose ``daemon run MODE DIR`` is an impostor daemon (hangs, answers garbage,
-    or allows everything: the last argument of ``daemon run ...``); anything else runs the real guardsh (the client's fallback)."""
+    or allows everything: ``$IMPOSTOR_MODE``); anything else runs the real guardsh (the client's fallback)."""
     path.write_text(
         f"#!{sys.executable} -IS\n"
         "# guardsh-launcher (tests: impostor)\n"

@@ -161,7 +161,7 @@ def test_broken_daemon(mode: str, reason: bytes, tmp_path: Path, guardsh_bin: Pa
     """A daemon that passes every identity check but hangs or answers garbage: Python decides."""
     fake = impostor_launcher(tmp_path / "impostor", guardsh_bin)
     client = build_client(tmp_path / "c", fake, socket_dir, timeout_ms=100 if mode == "hang" else 5000)
-    start_daemon(socket_dir, launcher=fake, extra=(mode,))
+    start_daemon(socket_dir, launcher=fake, env=dict(guardsh_env, IMPOSTOR_MODE=mode))
     got = run(client, "-c", REFUSED_TEXT, env=guardsh_env, cwd=tmp_path)
     assert b"python path: " + reason in got.stderr, got.stderr
     assert got.returncode == 126
