@@ -2,24 +2,53 @@
 # Install guardsh: a private virtualenv, a fast launcher on PATH, validated rules, and a demo.
 #   GUARDSH_HOME  where the virtualenv goes   (default: ~/.local/share/guardsh)
 #   GUARDSH_BIN   where the guardsh launcher goes (default: /usr/local/bin as root, else ~/.local/bin)
+#   PYTHON        the interpreter (default: the fastest-starting Python 3.10+ with venv found)
+#   GUARDSH_DAEMON=1  also install and enable the resident classifier (systemd user unit)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 home_dir="${GUARDSH_HOME:-$HOME/.local/share/guardsh}"
 if [ -z "${GUARDSH_BIN:-}" ]; then
   if [ "$(id -u)" = 0 ]; then GUARDSH_BIN=/usr/local/bin; else GUARDSH_BIN="$HOME/.local/bin"; fi
 fi
-python="${PYTHON:-}"
+python="${PYTHON:-}"; chosen="PYTHON"
 if [ -z "$python" ]; then
-  for candidate in python3 python3.13 python3.12 python3.11 python3.10; do
-    if command -v "$candidate" >/dev/null 2>&1 &&
-       "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
-      python="$(command -v "$candidate")"; break
-    fi
+  chosen="the fastest-starting suitable Python found"
+  # Every Python 3.10+ that can make a virtualenv; the launcher runs one per command, so take the
+  # one that starts fastest (Debian's optimised static /usr/bin/python3 usually beats a pyenv
+  # shared-library build by ~0.5-1 ms). PYTHON=/path/to/python3 overrides the choice.
+  seen=" "; candidates=()
+  for candidate in python3 python3.13 python3.12 python3.11 python3.10 /usr/bin/python3 /usr/local/bin/python3; do
+    path="$(command -v "$candidate" 2>/dev/null)" || continue
+    real="$("$path" -IS -c 'import sys; print(sys.executable if sys.version_info >= (3, 10) else "")' 2>/dev/null)" || continue
+    real="$(readlink -f "$real" 2>/dev/null || echo "$real")"
+    case "$seen" in *" $real "*) continue ;; esac
+    [ -n "$real" ] && "$real" -IS -c 'import venv, ensurepip' 2>/dev/null || continue
+    seen="$seen$real "; candidates+=("$real")
   done
+  if [ "${#candidates[@]}" -gt 1 ]; then
+    python="$("${candidates[0]}" -IS - "${candidates[@]}" <<'PICK'
+import os, sys, time
+def start(py):
+    best = float("inf")
+    for _ in range(15):
+        t = time.perf_counter()
+        pid = os.posix_spawn(py, [py, "-IS", "-c", "pass"], os.environ)
+        os.waitpid(pid, 0)
+        best = min(best, time.perf_counter() - t)
+    return best
+times = {py: start(py) for py in sys.argv[1:]}
+for py, t in times.items():
+    sys.stderr.write(f"    {py}: starts in {t * 1e3:.1f} ms\n")
+print(min(times, key=times.get))
+PICK
+)"
+  elif [ "${#candidates[@]}" = 1 ]; then
+    python="${candidates[0]}"
+  fi
 fi
-[ -n "$python" ] || { echo "install.sh: guardsh needs Python 3.10 or newer (set PYTHON=/path/to/python3)" >&2; exit 1; }
+[ -n "$python" ] || { echo "install.sh: guardsh needs Python 3.10 or newer with venv (set PYTHON=/path/to/python3)" >&2; exit 1; }
 
-echo "==> creating the virtualenv in $home_dir/venv (with $("$python" --version))"
+echo "==> creating the virtualenv in $home_dir/venv (with $("$python" --version), $python: $chosen)"
 mkdir -p "$home_dir"
 "$python" -m venv "$home_dir/venv"
 venv_py="$home_dir/venv/bin/python"
@@ -45,11 +74,30 @@ LAUNCHER
 chmod 755 "$tmp"
 mv -f "$tmp" "$launcher"
 
+# The native client (native/guardsh-client.c, libc only): asks the resident classifier (guardsh
+# daemon) and execs bash on its allow, else runs this launcher with the same argv. Built when a C
+# compiler is present; the shell links then point to it.
+shell_target="$launcher"
+cc_bin="$(command -v cc || command -v gcc || true)"
+if [ -n "$cc_bin" ]; then
+  mkdir -p "$home_dir/bin"
+  if "$cc_bin" -O2 -o "$home_dir/bin/guardsh.tmp" "$here/native/guardsh-client.c" \
+       -DGUARDSH_LAUNCHER="\"$launcher\"" -DGUARDSH_PYTHON="\"$(readlink -f "$venv_py")\"" 2>/dev/null; then
+    mv -f "$home_dir/bin/guardsh.tmp" "$home_dir/bin/guardsh"
+    shell_target="$home_dir/bin/guardsh"
+    echo "==> built the native client $shell_target (fast path: start the resident classifier with 'guardsh daemon install' or 'guardsh daemon start')"
+  else
+    rm -f "$home_dir/bin/guardsh.tmp"; echo "note: the native client did not compile; guardsh runs on Python alone"
+  fi
+else
+  echo "note: no C compiler (cc), so the native client is not built; guardsh runs on Python alone"
+fi
+
 # Links named bash and sh, for agents that pick their shell by name (Claude Code wants "bash"
 # in the path of CLAUDE_CODE_SHELL; Gemini CLI runs "bash" from PATH).
 mkdir -p "$home_dir/shell"
-ln -sfn "$launcher" "$home_dir/shell/bash"
-ln -sfn "$launcher" "$home_dir/shell/sh"
+ln -sfn "$shell_target" "$home_dir/shell/bash"
+ln -sfn "$shell_target" "$home_dir/shell/sh"
 
 # GUARDSH_SYSTEM_LINKS=1 (as root): shell links and tool shims system-wide, and the bash-named
 # guardsh in /etc/shells so it can be a login shell (chsh -s /usr/local/lib/guardsh/bin/bash USER;
@@ -61,6 +109,9 @@ if [ "${GUARDSH_SYSTEM_LINKS:-0}" = 1 ]; then
   grep -qxF "$sysdir/bash" /etc/shells 2>/dev/null || echo "$sysdir/bash" >> /etc/shells
   echo "==> system links in $sysdir (registered $sysdir/bash in /etc/shells); put $sysdir first on PATH for the tool shims"
 fi
+
+# GUARDSH_DAEMON=1: also write and enable the resident classifier's systemd user unit.
+if [ "${GUARDSH_DAEMON:-0}" = 1 ]; then "$launcher" daemon install || true; fi
 
 echo "==> validating the rules (every rule's examples)"
 "$launcher" rules test

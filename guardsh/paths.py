@@ -10,7 +10,7 @@ kind           default                                     holds
 =============  ==========================================  =======================================
 config         ``$XDG_CONFIG_HOME/guardsh`` (~/.config)     config.yaml, rules.d/
 system config  ``/etc/guardsh``                            config.yaml, rules.d/ (``locked: true``)
-state          ``$XDG_STATE_HOME/guardsh`` (~/.local/state) audit.jsonl, approvals.jsonl, history
+state          ``$XDG_STATE_HOME/guardsh`` (~/.local/state) audit.jsonl, approvals.jsonl, history, snapshots/
 cache          ``$XDG_CACHE_HOME/guardsh`` (~/.cache)       compiled rules and config, wrap links
 runtime        ``$XDG_RUNTIME_DIR/guardsh``, else            approver.sock
                ``/tmp/guardsh-UID``
@@ -93,6 +93,11 @@ def approvals_log(env: Env | None = None) -> str:
     return os.path.join(state_dir(env), "approvals.jsonl")
 
 
+def snapshots_dir(env: Env | None = None) -> str:
+    """What ``guardsh undo`` can put back: the snapshot store (guardsh/undo/store.py)."""
+    return os.path.join(state_dir(env), "snapshots")
+
+
 def history_file(env: Env | None = None) -> str:
     """The interactive session's line history."""
     return os.path.join(state_dir(env), "history")
@@ -146,6 +151,23 @@ def fallback_runtime_dir(uid: int | None = None) -> str:
     return f"/tmp/{APP}-{os.getuid() if uid is None else uid}"
 
 
+def daemon_dir(uid: int | None = None) -> str:
+    """The private directory of the resident classifier's socket: ``/run/user/UID/guardsh`` when
+    ``/run/user/UID`` is a directory of the user's own, else ``/tmp/guardsh-UID``.  Never taken
+    from the environment (an agent sets XDG_RUNTIME_DIR): the native client computes the same."""
+    uid = os.getuid() if uid is None else uid
+    run = f"/run/user/{uid}"
+    try:
+        import stat
+
+        st = os.stat(run)
+        if stat.S_ISDIR(st.st_mode) and st.st_uid == uid:
+            return os.path.join(run, APP)
+    except OSError:
+        pass
+    return fallback_runtime_dir(uid)
+
+
 def agent_socket_dir(uid: int | None = None) -> str:
     """The request-only socket's directory for agents running as another user (separate-user mode)."""
     return f"/tmp/{APP}-requests-{os.getuid() if uid is None else uid}"
@@ -160,6 +182,12 @@ def install_dir(env: Env | None = None) -> str:
     if configured.startswith("/"):
         return os.path.normpath(configured)
     return os.path.join(home(env), ".local", "share", APP)
+
+
+def native_client(env: Env | None = None) -> str | None:
+    """The native client install.sh built (``<install dir>/bin/guardsh``), if there is one."""
+    path = os.path.join(install_dir(env), "bin", APP)
+    return path if os.path.isfile(path) and os.access(path, os.X_OK) else None
 
 
 def package_install_prefix() -> str | None:
@@ -180,7 +208,7 @@ def own_dirs(env: Env | None = None, audit_log_setting: str | None = None) -> tu
     dirs = [
         config_dir(env), os.path.join(home(env), ".config", APP), state_dir(env), cache_dir(env),
         install_dir(env), os.path.join(home(env), ".local", "share", APP), SYSTEM_DIR,
-        os.path.join(runtime, APP) if runtime.startswith("/") else "",
+        os.path.join(runtime, APP) if runtime.startswith("/") else "", daemon_dir(uid),
         package_install_prefix() or "", fallback_runtime_dir(uid), agent_socket_dir(uid),
         os.path.dirname(os.path.expanduser(audit_log_setting)) if audit_log_setting else "",
     ]

@@ -45,8 +45,10 @@ def initial_environ(pid: int) -> list[bytes]:
         return []
 
 
-def nest_token(texts: list[str]) -> str | None:
-    pid = os.getpid()  # exec keeps the pid: this is the bash about to run
+def nest_token(texts: list[str], pid: int | None = None) -> str | None:
+    """``pid``: the process that will exec bash (default: this one; the resident classifier
+    names its client)."""
+    pid = os.getpid() if pid is None else pid  # exec keeps the pid: this is the bash about to run
     started = start_time(pid)
     if started is None:
         return None
@@ -64,8 +66,9 @@ def session_token() -> str | None:
     return f"{pid}:{started}:{SESSION_MARK}" if started else None
 
 
-def trusted_hashes(env: dict[str, str] | os._Environ[str]) -> frozenset[str]:
-    """Hashes of texts an ancestor guardsh already classified, if the token is genuine."""
+def trusted_hashes(env: dict[str, str] | os._Environ[str], ppid: int | None = None) -> frozenset[str]:
+    """Hashes of texts an ancestor guardsh already classified, if the token is genuine.
+    ``ppid``: the parent of the process asking (default: this process's parent)."""
     token = env.get(NEST_VAR)
     if not token:
         return frozenset()
@@ -76,7 +79,7 @@ def trusted_hashes(env: dict[str, str] | os._Environ[str]) -> frozenset[str]:
         return frozenset()
     if pid <= 1 or start_time(pid) != started:
         return frozenset()
-    current = os.getppid()
+    current = os.getppid() if ppid is None else ppid
     for _ in range(128):
         if current == pid:
             # the token must be in the environment that process was exec'd with (set by guardsh

@@ -107,3 +107,18 @@ def gitdir(tmp_path: Path) -> Path:
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
     (repo / "f").write_bytes(b"precious\n")
     return repo
+
+
+@pytest.fixture()
+def lowering_off(tmp_path_factory: pytest.TempPathFactory) -> Callable[[dict[str, str]], dict[str, str]]:
+    """lowering_off(env) -> env whose config says ``undo: {lower: false}``.  By default a saved local
+    deletion in the workspace runs (issue 14); tests about how a refusal reaches the agent use
+    this to keep ``rm -rf DIR`` in their workspace a command that asks."""
+    xdg = tmp_path_factory.mktemp("xdg-lowering-off")
+    (xdg / "guardsh").mkdir()
+    (xdg / "guardsh" / "config.yaml").write_text("undo: {lower: false}\n")
+
+    def env_with(env: dict[str, str]) -> dict[str, str]:
+        return dict(env, XDG_CONFIG_HOME=str(xdg))
+
+    return env_with

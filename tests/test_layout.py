@@ -14,10 +14,13 @@ LAYERS = (
     ("base", ("guardsh", "guardsh.paths", "guardsh.procs", "guardsh.hashing")),
     ("engine", ("guardsh.engine",)),
     ("caches", ("guardsh.cachefiles",)),
+    ("undo", ("guardsh.undo",)),
     ("audit", ("guardsh.audit",)),
+    ("preview", ("guardsh.preview",)),
     ("approval", ("guardsh.approval",)),
     ("shell", ("guardsh.shell",)),
     ("agents", ("guardsh.agents",)),
+    ("daemon", ("guardsh.daemon",)),
     ("cli", ("guardsh.cli", "guardsh.__main__")),
 )
 # What the engine may never touch: it reads rules, config and the scripts it classifies, and that is all.

@@ -76,7 +76,14 @@ def project_root(cwd: str) -> str:
 
 
 def launcher_path() -> str:
-    """The guardsh the agent should run: this process's launcher, else ``guardsh`` on PATH."""
+    """The guardsh the agent should run: the native client when install.sh built one (it answers
+    allowed commands through the resident classifier), else this process's launcher, else
+    ``guardsh`` on PATH."""
+    from guardsh.paths import native_client
+
+    client = native_client()
+    if client:
+        return client
     argv0 = sys.argv[0] if sys.argv else ""
     if os.path.basename(argv0).startswith("guardsh") and os.path.isfile(argv0):
         return os.path.abspath(argv0)

@@ -293,9 +293,18 @@ def decide(req: Request, ask_mode: str) -> Answer:
                         decision=Decision.DENY.label, error="the rules failed to load")
         return Answer("deny", "guardsh: the rules failed to load, so every command is refused until they are "
                               "fixed (check them with: guardsh rules test)", "guardsh: the rules failed to load")
+    snapshot = None  # issue 14: what it destroys is saved before the agent runs it
+    if verdict.decision != Decision.DENY and config.undo.get("enabled", True):
+        from guardsh.engine.undoplan import may_destroy
+
+        if may_destroy(verdict):
+            from guardsh.undo.guard import protect
+
+            protection = protect(verdict, config, req.cwd or os.getcwd())
+            verdict, snapshot = protection.verdict, protection.snapshot
     if verdict.decision == Decision.ALLOW:
         try:
-            record(req, verdict, "exec", config)
+            record(req, verdict, "exec", config, snapshot=snapshot)
         except Exception as e:  # as guardsh -c: destructive commands need the audit trail
             if verdict.risk >= Risk.DESTRUCTIVE:
                 return Answer("deny", f"guardsh: refused: {e}. This command is {verdict.risk.label}, and guardsh "
@@ -342,8 +351,8 @@ def ask(req: Request, verdict, config, mode: str) -> Answer:  # type: ignore[no-
 
     from guardsh.approval.request import request_approval
 
-    def before_run(approver: str) -> None:  # recorded before the agent is told it may run
-        record(req, verdict, "exec", config, approval="approved", approver=approver)
+    def before_run(approver: str, preview: list[str] | None = None) -> None:  # recorded before the agent may run it
+        record(req, verdict, "exec", config, approval="approved", approver=approver, preview=preview)
 
     if float(config.approval_timeout) > MAX_APPROVAL_WAIT:
         config.approval_timeout = MAX_APPROVAL_WAIT
@@ -359,7 +368,7 @@ def ask(req: Request, verdict, config, mode: str) -> Answer:  # type: ignore[no-
     if approval.state == "unavailable" and mode == "auto" and prompt_ok:
         return delegate(req, verdict, config)
     _record_quietly(req.agent, req.session, req.command, verdict, "refused", config,
-                    approval=approval.state, approver=approval.by or None)
+                    approval=approval.state, approver=approval.by or None, preview=getattr(approval, "preview", None))
     text = captured.getvalue().strip() or refusal(verdict).rstrip("\n")
     return Answer("deny", text, summary(verdict))
 

@@ -87,8 +87,9 @@ class WrapError(Exception):
 
 
 def find_launcher() -> str:
-    """The launcher the links point to: this process's own, else $GUARDSH_LAUNCHER, else PATH."""
-    candidates = [sys.argv[0], os.environ.get("GUARDSH_LAUNCHER", "")]
+    """What the links point to: the native client install.sh built (it falls back to the Python
+    guardsh with the same name), else this process's launcher, else $GUARDSH_LAUNCHER, else PATH."""
+    candidates = [paths.native_client() or "", sys.argv[0], os.environ.get("GUARDSH_LAUNCHER", "")]
     import shutil
 
     candidates.append(shutil.which("guardsh") or "")

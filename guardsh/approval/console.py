@@ -32,6 +32,7 @@ from prompt_toolkit.shortcuts import print_formatted_text
 from prompt_toolkit.styles import Style
 
 from guardsh.approval import protocol
+from guardsh.preview.show import render as render_preview
 
 Fragments = StyleAndTextTuples
 
@@ -285,6 +286,7 @@ class ConsoleUI:
                     ("", f"              why: {visible(m['reason'])}\n")]
             if m.get("suggest"):
                 out.append(("class:ok", f"              instead: {visible(m['suggest'])}\n"))
+        out += preview_fragments(req, self.details)
         if req["needed"] > 1:
             got = ", ".join(req["approvals"]) or "none yet"
             out.append(("class:warn", f"   catastrophic: needs {req['needed']} approvals from different consoles (so far: {got})\n"))
@@ -406,6 +408,12 @@ class ConsoleUI:
                       "it needs another approval from a different console")])
         elif kind == "resolved":
             self.resolved(event["request"])
+        elif kind == "preview" and isinstance(event.get("request"), dict):
+            req = event["request"]
+            if req["id"] in self.pending:
+                self.pending[req["id"]] = req
+                self.say([("class:time", stamp()), ("class:dim", f" request {req['id']} previewed: "),
+                          ("", short(preview_headline(req.get("preview") or {}), 140))])
         elif kind == "breaker":
             self.breaker = event
             if event.get("tripped"):
@@ -497,6 +505,40 @@ class ConsoleUI:
             self.bell = False
             sys.stdout.write("\a")
         sys.stdout.flush()
+
+
+PREVIEW_ROWS = 14  # preview lines shown beside a request (d shows them all)
+
+
+def preview_headline(preview: dict[str, Any]) -> str:
+    """One line for the history: the first finding of the preview."""
+    items = preview.get("items") or []
+    if preview.get("problem") or not items:
+        return str(preview.get("problem") or "nothing to preview")
+    item = items[0]
+    sections = item.get("sections") or []
+    first = item.get("problem") or (sections[0].get("summary") if sections else "") or \
+        next(iter(item.get("notes") or []), "nothing to show")
+    more = f" (+{len(items) - 1} more)" if len(items) > 1 else ""
+    return f"{item.get('command', '')}: {first}{more}"
+
+
+def preview_fragments(req: dict[str, Any], details: bool) -> Fragments:
+    """The blast radius beside the request: "previewing…" until the waiter sends it (issue 15)."""
+    if req.get("preview") is None:
+        return [("class:label", "   preview  "), ("class:dim", "previewing…\n")] if req.get("previewing") else []
+    lines = [visible(line) for line in render_preview(req["preview"])]
+    shown = lines if details else lines[:PREVIEW_ROWS]
+    out: Fragments = []
+    if req.get("uid", os.getuid()) != os.getuid():  # separate-user mode: the agent's side computed it
+        out.append(("class:warn", f"   preview  computed by the requester (uid {req['uid']}): as trustworthy as that user\n"))
+    for k, line in enumerate(shown):
+        bad = any(word in line for word in ("failed", "timed out", "not run:", "no preview:"))
+        out += [("class:label", "   preview  " if k == 0 else "            "),
+                ("class:warn" if bad else "", line + "\n")]
+    if len(lines) > len(shown):
+        out.append(("class:dim", f"            … {len(lines) - len(shown)} more preview lines (d: details)\n"))
+    return out
 
 
 def _risk_class(risk: str) -> str:

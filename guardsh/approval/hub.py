@@ -79,7 +79,8 @@ class Request:
             "received": self.received, "needed": self.needed,
             "approvals": [name for _cid, name in self.approvals], "state": self.state,
             "by": self.by, "reason": self.reason, "note": self.note, "parse": d.get("parse", ""),
-            "notes": d.get("notes", []), "shown": d.get("shown") or d["command"],
+            "notes": d.get("notes", []), "previewing": d.get("previewing", False), "preview": d.get("preview"),
+            "shown": d.get("shown") or d["command"],
         }
 
 
@@ -124,6 +125,7 @@ def validate_request(msg: dict[str, Any]) -> dict[str, Any]:
     if shown and shown.strip() and " ".join(shown.split()) in " ".join(data["command"].split()):
         data["shown"] = shown
     data["deferred"] = msg.get("deferred") is True
+    data["previewing"] = msg.get("previewing") is True  # a preview message follows (issue 15)
     matches = msg.get("matches", [])
     if not isinstance(matches, list) or len(matches) > 100:
         raise protocol.ProtocolError("request field 'matches' must be a list")
@@ -257,6 +259,15 @@ class Hub:
                             "text": f"request {req.id} was approved but its requester had already "
                                     "given up: nothing ran"})
 
+    def preview(self, req: Request, message: dict[str, Any]) -> None:
+        """The waiter's blast-radius preview of its own request: shown beside it, kept in the log."""
+        if req.data.get("preview") is not None or not req.data.get("previewing"):
+            return  # one preview per request, and only one that was announced
+        from guardsh.approval.previewing import clean_preview
+
+        req.data["preview"] = clean_preview(message.get("preview"))
+        self.broadcast({"type": "preview", "id": req.id, "request": req.view()})
+
     def expire_deferred(self) -> None:
         self._expire(self.clock())
 
@@ -354,6 +365,10 @@ class Hub:
                   "command": v["command"], "cwd": v["cwd"], "user": v["user"], "pid": v["pid"],
                   "agent": v["agent"], "risk": v["risk"], "rules": [m["rule"] for m in v["matches"]],
                   "approvals": v["approvals"]}
+        if v.get("preview") is not None:
+            from guardsh.preview.show import render
+
+            record["preview"] = render(v["preview"])[:60]
         try:
             os.makedirs(os.path.dirname(self.log_path), mode=0o700, exist_ok=True)
             fd = os.open(self.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)

@@ -9,7 +9,9 @@ expected user.
 
 Messages are JSON objects, one per line (UTF-8, at most ``MAX_LINE`` bytes).  A guarded command
 (the *waiter*) sends ``request`` and reads ``queued`` and then ``decision``; closing its
-connection withdraws the request.  A console attaches with ``console`` and then receives the
+connection withdraws the request; a request that says ``previewing`` is followed, on the same
+connection, by the waiter's ``preview`` of its own blast radius (issue 15), which consoles receive
+as a ``preview`` event.  A console attaches with ``console`` and then receives the
 queue as events (``snapshot``, ``added``, ``updated``, ``resolved``, ``breaker``, ``notice``) and
 sends ``decide`` / ``reset_breaker``.  An automated approver speaks exactly the console part.
 

@@ -20,6 +20,7 @@ import time
 from typing import Any, Callable
 
 from guardsh.approval import protocol
+from guardsh.approval.previewing import Previewer
 from guardsh.engine.config import Config
 from guardsh.engine.headline import agent_command
 from guardsh.engine.model import Risk, Verdict
@@ -59,13 +60,16 @@ class Approval:
     """The outcome: ``approved`` (the caller execs the text), ``state`` (approved, denied,
     timed out, deferred, unavailable, error) and who decided."""
 
-    __slots__ = ("approved", "state", "by", "request")
+    __slots__ = ("approved", "state", "by", "request", "preview")
 
-    def __init__(self, approved: bool, state: str, by: str = "", request: int | None = None) -> None:
+    def __init__(self, approved: bool, state: str, by: str = "", request: int | None = None,
+                 preview: list[str] | None = None) -> None:
         self.approved, self.state, self.by, self.request = approved, state, by, request
+        self.preview = preview  # the blast-radius preview as text, for the audit record
 
 
-def request_approval(verdict: Verdict, config: Config, before_run: Callable[[str], None] | None = None,
+def request_approval(verdict: Verdict, config: Config,
+                     before_run: Callable[[str, list[str] | None], object] | None = None,
                      env: dict[str, str] | os._Environ[str] | None = None) -> Approval:
     """Ask the console and wait.  On approval ``before_run(approver)`` is called (it may raise to
     refuse after all, e.g. when the audit record cannot be written) and the caller then execs
@@ -78,7 +82,8 @@ def request_approval(verdict: Verdict, config: Config, before_run: Callable[[str
         approved = waiter.run()
     finally:
         waiter.close()
-    return Approval(approved, "approved" if approved else waiter.state, waiter.by, waiter.rid)
+    return Approval(approved, "approved" if approved else waiter.state, waiter.by, waiter.rid,
+                    waiter.previewer.audit_lines())
 
 
 def _as_ask(verdict: Verdict) -> Verdict:
@@ -91,7 +96,7 @@ def _as_ask(verdict: Verdict) -> Verdict:
 
 class Waiter:
     def __init__(self, verdict: Verdict, config: Config, env: dict[str, str] | os._Environ[str],
-                 before_run: Callable[[str], None] | None = None) -> None:
+                 before_run: Callable[[str, list[str] | None], object] | None = None) -> None:
         self.verdict = verdict
         self.config = config
         self.env = env
@@ -101,6 +106,7 @@ class Waiter:
         self.sock: socket.socket | None = None
         self.rid: int | None = None
         self.saved: dict[int, Any] = {}
+        self.previewer = Previewer(verdict, config, env)  # issue 15: the blast radius, computed while waiting
 
     # --- the exchange --------------------------------------------------------------------
 
@@ -110,6 +116,7 @@ class Waiter:
         except protocol.ProtocolError as e:
             return self.refuse(f"guardsh is not configured to reach an approver ({e}).")
         request = build_request(self.verdict, self.config, self.env)
+        request["previewing"] = self.previewer.wanted
         try:
             self.catch_signals()
             try:
@@ -170,7 +177,11 @@ class Waiter:
                 self.rid = int(msg["id"])
                 announced = True
                 if msg.get("deferred") is True and request["deferred"]:
+                    if self.previewer.wanted:
+                        self.previewer.detach(self.sock, self.rid)
                     return self.deferred()
+                if self.previewer.wanted:
+                    self.previewer.start(self.sock, self.rid)
                 self.say_waiting()
             elif kind == "decision":
                 return self.decided(msg)
@@ -188,14 +199,19 @@ class Waiter:
         self.by = by
         if msg.get("decision") == protocol.APPROVE and state == "approved":
             assert self.sock is not None
+            snapshot = None  # before_run may return the id of the snapshot taken first (issue 14)
             if self.before_run is not None:
                 try:
-                    self.before_run(by)
+                    snapshot = self.before_run(by, self.previewer.audit_lines())
                 except Exception as e:  # e.g. the audit record cannot be written
                     self.send_quietly({"type": "cancel", "id": self.rid, "why": "error"})
                     return self.refuse(f"Approved by {by}, but not run: {e}.")
+            ack: dict[str, Any] = {"type": "ack", "id": self.rid}
+            if isinstance(snapshot, str):
+                ack["snapshot"] = snapshot
             try:
-                self.sock.sendall(protocol.encode({"type": "ack", "id": self.rid}))
+                with self.previewer.lock:
+                    self.sock.sendall(protocol.encode(ack))
             except OSError:
                 pass
             note = _text(msg.get("note"))
@@ -302,6 +318,7 @@ class Waiter:
             pass
 
     def close(self) -> None:
+        self.previewer.stop()
         if self.sock is not None:
             try:
                 self.sock.close()

@@ -108,8 +108,16 @@ class Server:
                 if message["type"] == "cancel":
                     why = "timeout" if message.get("why") == "timeout" else "signal"
                     break
+                if message["type"] == "preview":
+                    self.hub.preview(req, message)
+                    continue
                 if message["type"] == "ack" and req.state == "approved":
                     why = "ran"
+                    sid = message.get("snapshot")
+                    if isinstance(sid, str) and sid.replace("-", "").isalnum():  # saved first (issue 14)
+                        self.hub.broadcast({"type": "notice", "level": "info", "id": req.id,
+                                            "text": f"request {req.id} ran; what it destroys was saved first as "
+                                                    f"snapshot {sid} (guardsh undo {sid})"})
                     break
         except (protocol.ProtocolError, ConnectionError, OSError):
             pass

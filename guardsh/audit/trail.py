@@ -266,9 +266,9 @@ def iso_time(t: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%03dZ" % ms
 
 
-def _parent() -> tuple[str, str]:
+def _parent(ppid: int | None = None) -> tuple[str, str]:
     """(session id, parent's command name): the agent process that started this shell."""
-    ppid = os.getppid()
+    ppid = os.getppid() if ppid is None else ppid
     try:
         fd = os.open(f"/proc/{ppid}/stat", os.O_RDONLY | os.O_CLOEXEC)
         try:
@@ -349,11 +349,16 @@ def invocation_fields(
     duration_ms: float | None = None,
     env: Mapping[str, str] | None = None,
     now: float | None = None,
+    pid: int | None = None,
+    ppid: int | None = None,
+    snapshot: str | None = None,
+    preview: list[str] | None = None,
 ) -> list[tuple[str, object]]:
-    """The fields of one invocation record, in the order they are written."""
+    """The fields of one invocation record, in the order they are written.  ``pid``/``ppid``:
+    the shell's and its parent's (default: this process's; the resident classifier names its client)."""
     env = os.environ if env is None else env
     now = time.time() if now is None else now
-    session, comm = _parent()
+    session, comm = _parent(ppid)
     given_session = _getenv(env, "GUARDSH_SESSION")
     uid = os.getuid()
     if verdict is not None:
@@ -376,7 +381,7 @@ def invocation_fields(
         ("user", user_name(uid)),
         ("uid", uid),
         ("host", os.uname().nodename),
-        ("pid", os.getpid()),
+        ("pid", os.getpid() if pid is None else pid),
         ("cwd", cwd),
         ("command", command),
         ("risk", risk),
@@ -389,7 +394,8 @@ def invocation_fields(
         ("exit", exit_status),
         ("duration_ms", duration_ms),
         ("error", error),
-    ]
+    ] + ([("snapshot", snapshot)] if snapshot else []) + (  # saved first: guardsh undo ID takes it back
+        [("preview", list(preview))] if preview is not None else [])  # issue 15: what the approver was shown
 
 
 def record_invocation(
@@ -404,7 +410,7 @@ def record_invocation(
     ``outcome`` is what guardsh did: ``exec`` (handed to bash: the record is written before
     the exec, so ``exit`` and ``duration_ms`` stay null), ``refused`` (exit 126), or
     ``error``.  ``details`` are the keyword fields of ``invocation_fields`` (approval,
-    approver, exit_status, duration_ms, error, decision, risk, cwd).
+    approver, exit_status, duration_ms, error, decision, risk, cwd, snapshot).
     """
     fields = invocation_fields(command, verdict, outcome, **details)  # type: ignore[arg-type]
     return append(log_path(config), fields)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 import sys
 
-SUBCOMMANDS = ("check", "rules", "approver", "audit", "log", "version", "help", "wrap", "hook", "doctor")
+SUBCOMMANDS = ("check", "rules", "approver", "audit", "log", "version", "help", "wrap", "hook", "undo", "snapshots",
+               "daemon", "doctor")
 SHELL_NAMES = ("bash", "sh")
 EXIT_INTERNAL = 125
 
@@ -22,6 +23,8 @@ def is_own_name(argv0: str) -> bool:
 def main(argv: list[str] | None = None) -> int:
     argv0 = sys.argv[0] if argv is None else "guardsh"
     args = list(sys.argv[1:] if argv is None else argv)
+    if argv is None and args[:1] == ["--guardsh-argv0"] and len(args) > 1:
+        argv0, args = args[1], args[2:]  # the native client fell back to Python: the name it was run by
     try:
         if is_own_name(argv0) and args and args[0] in SUBCOMMANDS:
             return run_subcommand(args[0], args[1:])
@@ -33,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
 
             if name in WRAP_SHIMS:
                 return run_shim(argv0, args)
+        import gc
+
+        gc.disable()  # a short-lived process that execs bash: collections only cost (the session re-enables)
         from guardsh.shell.main import run_shell
 
         return run_shell(argv0, args)
@@ -65,13 +71,15 @@ def main(argv: list[str] | None = None) -> int:
 USAGE = """\
 usage: guardsh [bash options] -c COMMAND [NAME [ARGS...]]   run COMMAND if it is safe
        guardsh [bash options] SCRIPT [ARGS...]              run a script if it is safe
-       guardsh check [--json] [--cwd DIR] -- COMMAND          classify without running
+       guardsh check [--json] [--preview] [--cwd DIR] -- CMD  classify without running (--preview: what it would do)
        guardsh rules list | test [DIR...]                   show or check the rules
        guardsh approver                                     approve commands (in your own terminal)
        guardsh audit [--format F] [--fail-on L] FILE...|-   classify whole logs without running them
        guardsh log [verify | stats] [--since T] ...         show or verify the audit trail
        guardsh wrap [--] PROGRAM [ARGS...]                  run an agent with guardsh as its shell and tool shims
        guardsh hook AGENT | hook install|uninstall AGENT    agent hooks (claude-code, codex, gemini, cursor)
+       guardsh snapshots [--all] | undo [ID] [--dry-run]      list snapshots; put back what a command destroyed
+       guardsh daemon start|stop|status|install              the resident classifier (fast path for the native client)
        guardsh doctor [--json]                              which agents are guarded, and how; what to fix
        guardsh version
 """
@@ -106,6 +114,14 @@ def run_subcommand(name: str, args: list[str]) -> int:
         from guardsh.agents.hooks import main as hook_main
 
         return hook_main(args)
+    if name in ("undo", "snapshots"):
+        from guardsh.undo.cli import snapshots_main, undo_main
+
+        return undo_main(args) if name == "undo" else snapshots_main(args)
+    if name == "daemon":
+        from guardsh.daemon.cmd import main as daemon_main
+
+        return daemon_main(args)
     if name == "doctor":
         from guardsh.agents.doctor import main as doctor_main
 

@@ -17,6 +17,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="guardsh check", description="Classify a shell command without running it.")
     p.add_argument("--json", action="store_true", help="print the verdict as one JSON object")
     p.add_argument("--cwd", default=None, help="classify as if run in DIR (default: the current directory)")
+    p.add_argument("--preview", action="store_true",
+                   help="also run the read-only preview an approver would see (what the command would do)")
     p.add_argument("command", nargs="+", help="the command text (put it after --)")
     return p
 
@@ -32,8 +34,20 @@ def main(args: list[str]) -> int:
         return 2
     cwd = os.path.abspath(opts.cwd) if opts.cwd else os.getcwd()
     verdict = Classifier(rules, config).classify(text, Context(cwd, config))
+    preview = None
+    if opts.preview:
+        from guardsh.preview import compute
+
+        preview = compute(verdict, rules, config, cwd=cwd)
     if opts.json:
-        sys.stdout.write(json.dumps(verdict.to_json(), ensure_ascii=False) + "\n")
+        out = verdict.to_json()
+        if preview is not None:
+            out["preview"] = preview  # only with --preview: the default shape stays as it is
+        sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
     else:
         sys.stdout.write(human_check(verdict))
+        if preview is not None:
+            from guardsh.preview.show import render
+
+            sys.stdout.write("\n".join(render(preview)) + "\n")
     return 0

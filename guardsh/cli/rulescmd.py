@@ -44,7 +44,31 @@ def test(paths: list[str]) -> int:
     rules = RuleSet(data, files)
     failures = check_examples(rules)
     examples = sum(len(r["hit"]) + len(r["miss"]) for r in rules.rules)
+    examples += sum(len(e["hit"]) + len(e["miss"]) for e in rules.other_examples)  # runners, env loaders, fallback
     for f in failures:
         sys.stdout.write(f + "\n")
     sys.stdout.write(f"{len(rules.rules)} rules, {examples} examples, {len(failures)} failed ({len(files)} files)\n")
+    if not paths:
+        failures += test_previews(rules)
     return 1 if failures else 0
+
+
+def test_previews(rules: RuleSet) -> list[str]:
+    """The preview specs (previews.d): valid, and each example derives its read-only preview."""
+    from guardsh.engine.classify import Classifier
+    from guardsh.engine.config import Config
+    from guardsh.engine.examples import example_context
+    from guardsh.engine.preview import check_spec_examples
+    from guardsh.engine.previewspec import load_specs
+
+    try:
+        specs = load_specs(use_cache=False)
+    except RuleError as e:
+        sys.stdout.write("\n".join(e.problems) + f"\n{len(e.problems)} problem(s) in the preview specs\n")
+        return e.problems
+    failures = check_spec_examples(specs, Classifier(rules, Config()), example_context())
+    for f in failures:
+        sys.stdout.write(f + "\n")
+    examples = sum(len(s["examples"]) for s in specs)
+    sys.stdout.write(f"{len(specs)} previews, {examples} examples, {len(failures)} failed\n")
+    return failures

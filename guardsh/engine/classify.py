@@ -6,7 +6,7 @@ strictest risk, and let the config's policy turn it into a decision.
 """
 from __future__ import annotations
 
-from guardsh.engine import production
+from guardsh.engine import fallback, production
 from guardsh.engine.config import Config
 from guardsh.engine.context import Context
 from guardsh.engine.expansion import Expansion, Reader
@@ -45,6 +45,8 @@ class Classifier:
         ``state`` the shell's state it starts in (the interactive session's, carried from line
         to line), which the walk changes as bash would."""
         out = Expansion(expand_one, walk_script)
+        ctx.forget_disk()
+        out.rules = self.rules
         reader = Reader(ctx.cwd, ctx.read_files, ctx.stdin_is_tty, ctx.home)
         if state is None:
             state = initial_state(ctx, params)
@@ -117,6 +119,11 @@ class Classifier:
                     if default is None:
                         known = rules.is_known(prog)
                         default = Risk.REVERSIBLE
+                        if not known and rules.fallback and fallback.RULE_ID not in self._disabled:  # issue 13
+                            verb = fallback.destruction(cmd, view, rules.fallback)
+                            if verb is not None:
+                                found.append(verb)
+                                default = verb.risk
                     program_risk = default
         extra = [_match(rule, cmd) for rule in rules.any_rules
                  if _could_apply(rule["match"], cmd) and self._applies(rule, cmd, view, ctx)]

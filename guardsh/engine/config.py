@@ -23,10 +23,18 @@ KEYS = ("profile", "decisions", "bash", "workspace_roots", "regenerable", "prote
         "approval_timeout", "approval_mode", "grant_validity", "session_grant_validity",
         "catastrophic_two_approvers", "circuit_breaker", "denial_memory", "approver_socket", "approver_uid",
         # production awareness (guardsh/engine/production.py, issue 6)
-        "production")
+        "production",
+        # snapshots before destruction and guardsh undo (guardsh/undo, issue 14)
+        "undo",
+        # blast-radius previews shown to the approver (guardsh/preview/, issue 15)
+        "preview_timeout")
 APPROVAL_MODES = ("auto", "wait", "deferred")
 DEFAULT_CIRCUIT_BREAKER = {"max": 10, "window": 300}
 PROFILES = ("default", "strict")
+# undo: save what a command destroys first; lower a destructive command to reversible once saved
+# (inside the workspace; outside it too with lower_outside_workspace); size caps; retention.
+DEFAULT_UNDO = {"enabled": True, "lower": True, "lower_outside_workspace": False,
+                "max_snapshot_mb": 512, "max_total_mb": 4096, "max_age_days": 7}
 DEFAULT_DECISIONS = {"read-only": "allow", "reversible": "allow", "destructive": "ask", "catastrophic": "deny"}
 DEFAULT_REGENERABLE = (
     "node_modules", "dist", "build", "target", "__pycache__", ".venv", "venv", ".cache",
@@ -45,7 +53,7 @@ class Config:
                  "trusted_sources", "disabled_rules", "files", "audit_log",
                  "approval_timeout", "approval_mode", "grant_validity", "session_grant_validity",
                  "catastrophic_two_approvers", "breaker_max", "breaker_window", "denial_memory",
-                 "approver_socket", "approver_uid", "production")
+                 "approver_socket", "approver_uid", "production", "undo", "preview_timeout")
 
     def __init__(self, data: dict[str, Any] | None = None, files: tuple[str, ...] = ()) -> None:
         data = data or {}
@@ -81,6 +89,11 @@ class Config:
         # production contexts: name patterns, exclusions, AWS accounts, ssh hosts, kube namespaces
         # (defaults in guardsh/engine/production.py; None: all defaults)
         self.production: dict[str, Any] | None = data.get("production")
+        undo = dict(DEFAULT_UNDO)
+        undo.update(data.get("undo", {}))
+        self.undo: dict[str, Any] = undo
+        # seconds all previews of one request may take together; 0 turns previews off
+        self.preview_timeout: float = data.get("preview_timeout", 10)
 
     @property
     def strict(self) -> bool:
@@ -106,7 +119,7 @@ def validate(path: str, doc: Any) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise ConfigError(f"{path}: the config must be a mapping of settings")
     for key, value in doc.items():
-        line = getattr(value, "line", 0) or getattr(doc, "line", 0)
+        line = getattr(doc, "key_lines", {}).get(key) or getattr(value, "line", 0) or getattr(doc, "line", 0)
         where = f"{path}:{line}" if line else path
         if key not in KEYS:
             raise ConfigError(f"{where}: unknown key {key!r} (known: {', '.join(KEYS)})")
@@ -134,6 +147,8 @@ def validate(path: str, doc: Any) -> dict[str, Any]:
         _validate_approver_key(where, key, value)
         if key == "production":
             _validate_production(where, value)
+        if key == "undo":
+            _validate_undo(where, value)
     return {str(k): _plain(v) for k, v in doc.items()}
 
 
@@ -161,8 +176,21 @@ def _validate_approver_key(where: str, key: str, value: Any) -> None:
             raise ConfigError(f"{where}: circuit_breaker.window must be a number of seconds above 0")
     if key == "approver_socket" and not (isinstance(value, str) and value.startswith("/")):
         raise ConfigError(f"{where}: key 'approver_socket' must be an absolute path")
+    if key == "preview_timeout" and not seconds(value):
+        raise ConfigError(f"{where}: key 'preview_timeout' must be a number of seconds (0 turns previews off)")
     if key == "approver_uid" and not (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
         raise ConfigError(f"{where}: key 'approver_uid' must be a numeric uid")
+
+
+def _validate_undo(where: str, value: Any) -> None:
+    if not isinstance(value, dict) or set(value) - set(DEFAULT_UNDO):
+        raise ConfigError(f"{where}: key 'undo' must be a mapping with keys {', '.join(DEFAULT_UNDO)}")
+    for sub, v in value.items():
+        if isinstance(DEFAULT_UNDO[sub], bool):
+            if not isinstance(v, bool):
+                raise ConfigError(f"{where}: undo.{sub} must be true or false")
+        elif not (isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0):
+            raise ConfigError(f"{where}: undo.{sub} must be a number above 0")
 
 
 PRODUCTION_KEYS = ("patterns", "exclude", "aws_accounts", "ssh_hosts", "kube_namespaces")

@@ -80,6 +80,8 @@ class Context:
         self._own: tuple[str, tuple[str, ...]] | None = None  # (~/.cache, guardsh's own dirs), when first needed
         self.protected_extra = tuple(os.path.normpath(os.path.expanduser(p)) for p in self.config.protected_paths)
         self._classes: dict[tuple[str, str], frozenset[str]] = {}
+        self._recoverable: dict[str, bool] = {}
+        self._indexes: dict[str, object] = {}  # work-tree root -> gitindex.Index or None
         self._workspaces: dict[str, str | None] = {self.cwd: self.workspace}
         # guardsh -c: the environment is exactly the one bash gets, so a variable it lacks is unset
         self.env_complete = False
@@ -153,7 +155,8 @@ class Context:
     def path_classes(self, word: Word, cwd: str | None, created: frozenset[str] = frozenset()) -> frozenset[str]:
         """The classes of the path ``word`` names for a command running in ``cwd`` (None: unknown,
         so a relative path is unresolved); ``own`` when the command itself created it earlier and
-        it did not exist before."""
+        it did not exist before.  (``recoverable`` is asked for through ``path_in``: a workspace path
+        git can restore every byte of, while the disk is still as the command found it.)"""
         if cwd is None:
             if not word.value.startswith(("/", "~")):
                 return UNRESOLVED
@@ -169,6 +172,42 @@ class Context:
             if path is not None and self.owned(path, created):
                 return cached | OWN
         return cached
+
+    def path_in(self, want: frozenset[str], word: Word, cwd: str | None, created: frozenset[str] = frozenset(),
+                as_found: bool = False) -> bool:
+        """Whether the path has one of the classes ``want``; ``recoverable`` is looked up on disk
+        only when asked for and no cheaper class answers."""
+        classes = self.path_classes(word, cwd, created)
+        if classes & want:
+            return True
+        if "recoverable" not in want or not as_found or not self.read_files or word.glob or cwd is None:
+            return False
+        if "workspace" not in classes or "protected" in classes:
+            return False
+        path = self.resolve(word, cwd)
+        return path is not None and not any(_under(c, path) for c in created) and self.recoverable(path)
+
+    def forget_disk(self) -> None:
+        """Drop what was read off the disk for an earlier command (a context may serve many)."""
+        if self._recoverable or self._indexes:
+            self._recoverable.clear()
+            self._indexes.clear()
+
+    def recoverable(self, path: str) -> bool:
+        """A work-tree path whose content git's index holds: ``git restore`` gives it back."""
+        hit = self._recoverable.get(path)
+        if hit is None:
+            from guardsh.engine import gitindex  # imported only when a destruction is judged
+
+            found = gitindex.work_tree_of(path)
+            index = None
+            if found is not None:
+                root, gitdir = found
+                if root not in self._indexes:
+                    self._indexes[root] = gitindex.load_index(root, gitdir)
+                index = self._indexes[root]
+            hit = self._recoverable[path] = index is not None and gitindex.recoverable(index, path)
+        return hit
 
     def owned(self, path: str, created: frozenset[str]) -> bool:
         """Created by the command itself (it, or a directory holding it), and not there before."""

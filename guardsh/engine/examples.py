@@ -5,9 +5,11 @@ machine: cwd and workspace ``/home/user/project``, home ``/home/user``, no file 
 """
 from __future__ import annotations
 
+from guardsh.engine import fallback
 from guardsh.engine.classify import Classifier
 from guardsh.engine.config import Config
 from guardsh.engine.context import Context
+from guardsh.engine.model import Verdict
 from guardsh.engine.ruleset import RuleSet
 
 EXAMPLE_HOME = "/home/user"
@@ -38,4 +40,34 @@ def check_examples(rules: RuleSet) -> list[str]:
             verdict = classifier.classify(text, ctx)
             if any(m.rule == rule["id"] for m in verdict.matches):
                 failures.append(f"{where}: examples.miss: {text!r} matches this rule but must not")
+    for entry in rules.other_examples:
+        where = f"{entry['file']}:{entry['line']}: {entry['what']}"
+        for expected, texts in ((True, entry["hit"]), (False, entry["miss"])):
+            for text in texts:
+                if _other_applies(entry["kind"], classifier.classify(text, ctx)) != expected:
+                    failures.append(f"{where}: examples.{'hit' if expected else 'miss'}: {text!r} "
+                                    f"{'is not' if expected else 'is'} {_other_meaning(entry['kind'])}")
     return failures
+
+
+def _other_applies(kind: str, verdict: Verdict) -> bool:
+    """A runner example hits when a command found inside the runner is classified; an env
+    loader's when code from the variable is; the fallback's when its rule matches."""
+    if kind == "fallback":
+        return any(m.rule == fallback.RULE_ID for m in verdict.matches)
+    what, _, name = kind.partition(":")
+    if what == "env":
+        label = f"{name} for "
+        return any(any(v.startswith(label) for v in c.via) for c in verdict.commands) or any(
+            name in reason for _, reason, _ in ((m.rule, m.reason, m.at) for m in verdict.matches))
+    return any(any(v == name or v.startswith(name + " ") for v in c.via) for c in verdict.commands) or any(
+        m.rule == "cannot-analyse" and m.reason.startswith(name) for m in verdict.matches)
+
+
+def _other_meaning(kind: str) -> str:
+    if kind == "fallback":
+        return "caught by the destruction-verb fallback"
+    what, _, name = kind.partition(":")
+    if what == "env":
+        return f"read as code that {name} loads"
+    return f"a command that {name} runs"

@@ -31,7 +31,7 @@ class Expansion:
     ``expand_one`` and ``inner_text`` below, so they need not import the modules that call them.
     ``state`` is the shell's state at the command being dispatched."""
 
-    __slots__ = ("commands", "problems", "mode", "texts", "dispatch", "walk", "state", "budget")
+    __slots__ = ("commands", "problems", "mode", "texts", "dispatch", "walk", "state", "budget", "rules")
 
     def __init__(self, dispatch: Callable[[Command, Reader, Expansion, int], None],
                  walk: Callable[..., None] | None = None) -> None:
@@ -39,6 +39,7 @@ class Expansion:
         self.walk = walk
         self.state: State | None = None
         self.budget: Any = None
+        self.rules: Any = None  # the RuleSet, for the runner table and the unknown-program tail (issue 13)
         self.commands: list[Command] = []
         self.texts: list[str] = []  # shell texts found inside wrappers (bash -c, eval, scripts)
         self.problems: list[tuple[str, str]] = []  # (reason, command text)
@@ -232,8 +233,9 @@ def expand_one(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None
 
 def inner_command(cmd: Command, start: int, label: str, out: Expansion, reader: Reader, depth: int,
            assignments: tuple[tuple[str, Word], ...] = (), args_from_stdin: bool = False,
-           end: int | None = None) -> bool:
-    """Classify ``cmd.words[start:end]`` as the command a wrapper runs; False if there is none."""
+           end: int | None = None, chdir: Word | None = None) -> bool:
+    """Classify ``cmd.words[start:end]`` as the command a wrapper runs; False if there is none.
+    ``chdir``: the directory the wrapper changes to first (``env -C DIR``, ``sudo -D DIR``)."""
     words = cmd.words[start:end]
     if not words:
         return False
@@ -244,8 +246,33 @@ def inner_command(cmd: Command, start: int, label: str, out: Expansion, reader: 
         via=cmd.via + (label,),
         args_from_stdin=cmd.args_from_stdin or args_from_stdin,
     )
-    expand_one(inner, reader, out, depth + 1)
+    if chdir is None:
+        expand_one(inner, reader, out, depth + 1)
+        return True
+    inner = inner.replace(cwd=_directory(chdir, cmd.cwd, reader.home))
+    saved = reader.cwd
+    reader.cwd = inner.cwd
+    try:
+        expand_one(inner, reader, out, depth + 1)
+    finally:
+        reader.cwd = saved
     return True
+
+
+def _directory(word: Word, cwd: str | None, home: str) -> str | None:
+    """Where a wrapper's directory option leads; None when it cannot be known."""
+    value = word.value
+    if word.dynamic or not value:
+        return None
+    if value == "~" or value.startswith("~/"):
+        if not home:
+            return None
+        value = home + value[1:]
+    if not value.startswith("/"):
+        if cwd is None:
+            return None
+        value = os.path.join(cwd, value)
+    return os.path.normpath(value)
 
 
 def inner_text(cmd: Command, text: str, label: str, out: Expansion, reader: Reader, depth: int,

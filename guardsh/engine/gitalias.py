@@ -13,7 +13,6 @@ subcommand (the rules' git default applies); NAME that no readable config define
 from __future__ import annotations
 
 import os
-import shlex
 
 from guardsh import paths
 from guardsh.engine.expansion import Expansion, Reader, expand_one, inner_text, join_words
@@ -101,6 +100,8 @@ def expand_alias(cmd: Command, sub_index: int, reader: Reader, out: Expansion, d
             inner_text(cmd.replace(redirects=()), text, f"git alias {name}", out, reader, depth, params)
         return
     try:
+        import shlex  # imports re and enum (~4 ms): only when an alias is read
+
         expansion = shlex.split(value)
     except ValueError:
         out.problem(f"git {name}: an alias guardsh cannot read ({value!r})", cmd)
@@ -151,6 +152,8 @@ def _env_values(cmd: Command, state: State | None, key: str) -> list[Any]:
     found: list[Any] = []
     params = env.get("GIT_CONFIG_PARAMETERS")
     if params:
+        import shlex
+
         try:
             for item in shlex.split(params):
                 k, eq, v = item.partition("=")

@@ -2,11 +2,32 @@
 from __future__ import annotations
 
 
+# pattern -> its parts between ``*`` when ``*`` is its only special character (the common rule
+# shapes ``x*``, ``*x``, ``*x*``: matched with startswith/find, no recursion), else None
+_STAR_PARTS: dict[str, tuple[str, ...] | None] = {}
+
+
 def gmatch(pattern: str, text: str) -> bool:
     """Shell-style glob: ``*``, ``?``, ``[abc]``, ``[!abc]``, ``[a-z]``; no special ``/``."""
     if "*" not in pattern and "?" not in pattern and "[" not in pattern:
         return pattern == text
-    return _gmatch(pattern, 0, text, 0)
+    try:
+        parts = _STAR_PARTS[pattern]
+    except KeyError:
+        parts = _STAR_PARTS[pattern] = None if "?" in pattern or "[" in pattern else tuple(pattern.split("*"))
+    if parts is None:
+        return _gmatch(pattern, 0, text, 0)
+    first, last = parts[0], parts[-1]
+    if len(text) < len(first) + len(last) or not text.startswith(first) or not text.endswith(last):
+        return False
+    at, stop = len(first), len(text) - len(last)
+    for middle in parts[1:-1]:
+        if middle:
+            at = text.find(middle, at, stop)
+            if at < 0:
+                return False
+            at += len(middle)
+    return True
 
 
 def _gmatch(p: str, i: int, t: str, j: int) -> bool:

@@ -17,6 +17,9 @@ def check(cond: dict[str, Any], cmd: Command, view: View, ctx: Context, skip: in
     ``skip``: positionals already read as the rule's subcommand (for ``unless`` entries that
     name no subcommand of their own), so ``args`` means the same in ``match`` and ``unless``.
     """
+    progs = cond.get("program")
+    if progs is not None and cmd.program not in progs and not any_match(progs, cmd.program):
+        return False  # an unless entry that names programs applies to those programs only
     args = view.positionals
     sub = cond.get("subcommand")
     if sub is None:
@@ -56,7 +59,8 @@ def check(cond: dict[str, Any], cmd: Command, view: View, ctx: Context, skip: in
         elif key == "all_paths":
             if not args or cmd.args_from_stdin:
                 return False
-            if not all(ctx.path_classes(a, cmd.cwd, cmd.created) & set(want) for a in args):
+            wanted = frozenset(want)
+            if not all(ctx.path_in(wanted, a, cmd.cwd, cmd.created, cmd.as_found) for a in args):
                 return False
         elif key == "dest_paths":
             dest = _destination(args, view, cmd.program)

@@ -150,17 +150,19 @@ class Command(_Value):
     the engine knows it (None: unknown, for instance after a ``cd`` to a computed directory);
     ``created`` are the absolute paths that the command text itself may have created before this
     point (touch, mkdir, ``>``, mktemp...): deleting one of them, if it did not exist before,
-    loses nothing.
+    loses nothing.  ``as_found`` is true while nothing earlier in the command may have changed the
+    disk (only commands known not to write files ran before): what is on disk now is what this
+    command will find, so what git can restore from the disk is known.
     """
 
     __slots__ = ("words", "assignments", "redirects", "text", "via", "stdin", "stdin_from", "args_from_stdin",
-                 "cwd", "created")
-    _defaults = ((), (), "", (), None, None, False, None, frozenset())
+                 "cwd", "created", "as_found")
+    _defaults = ((), (), "", (), None, None, False, None, frozenset(), False)
 
     def __init__(self, words: tuple[Word, ...], assignments: tuple[tuple[str, Word], ...] = (),
                  redirects: tuple[Redirect, ...] = (), text: str = "", via: tuple[str, ...] = (),
                  stdin: str | None = None, stdin_from: str | None = None, args_from_stdin: bool = False,
-                 cwd: str | None = None, created: frozenset[str] = frozenset()) -> None:
+                 cwd: str | None = None, created: frozenset[str] = frozenset(), as_found: bool = False) -> None:
         _set(self, "words", words)
         _set(self, "assignments", assignments)
         _set(self, "redirects", redirects)
@@ -171,6 +173,7 @@ class Command(_Value):
         _set(self, "args_from_stdin", args_from_stdin)
         _set(self, "cwd", cwd)
         _set(self, "created", created)
+        _set(self, "as_found", as_found)
 
     words: tuple[Word, ...]
     assignments: tuple[tuple[str, Word], ...]
@@ -182,6 +185,7 @@ class Command(_Value):
     args_from_stdin: bool
     cwd: str | None
     created: frozenset[str]
+    as_found: bool
 
     @property
     def argv(self) -> tuple[str, ...]:

@@ -32,13 +32,15 @@ if TYPE_CHECKING:
 from guardsh import __version__, paths
 from guardsh.engine import caches
 from guardsh.engine.ruleset import RuleSet, encode_cache, read_cache
+from guardsh.engine.runners.table import compile_env_loaders, compile_fallback, compile_runners
 from guardsh.engine.yamlfile import RuleError, read_yaml
 
-CACHE_FORMAT = 5
+CACHE_FORMAT = 6
 RISKS = ("read-only", "reversible", "destructive", "catastrophic")
 PATH_CLASSES = (
     "root", "critical", "system", "home", "secrets", "git-dir", "guardsh", "protected", "device",
     "workspace", "workspace-root", "outside-workspace", "temp", "regenerable", "cache", "unresolved", "own",
+    "recoverable",
 )
 LIST_KEYS = ("flags", "all_flags", "args", "words", "paths", "all_paths", "dest_paths", "source_paths", "redirects",
              "redirect_paths", "all_redirect_paths",
@@ -46,7 +48,7 @@ LIST_KEYS = ("flags", "all_flags", "args", "words", "paths", "all_paths", "dest_
 MATCH_KEYS = ("program", "subcommand", "options", "stdin", "env", "args_from_stdin", "min_args") + LIST_KEYS
 RULE_KEYS = ("id", "risk", "reason", "match", "unless", "suggest", "examples")
 PROGRAM_KEYS = ("value_options", "flag_options", "single_dash_long", "help_flags", "default")
-FILE_KEYS = ("programs", "defaults", "rules")
+FILE_KEYS = ("programs", "defaults", "rules", "runners", "env_loaders", "fallback")
 
 
 # --- locating rule files --------------------------------------------------------------
@@ -90,6 +92,9 @@ class _Checker:
 
     def error(self, node: Any, rule: str | None, key: str | None, message: str) -> None:
         line = getattr(node, "line", 0)
+        key_lines = getattr(node, "key_lines", None)
+        if key_lines and key:
+            line = key_lines.get(key.rsplit(".", 1)[-1], line)  # the key's own line, not the mapping's
         where = f"{self.path}:{line}" if line else self.path
         parts = [where]
         if rule:
@@ -169,6 +174,9 @@ def compile_condition(ck: _Checker, cond: Any, rule: str, key: str, need_program
                 bad = [c for c in vals if c not in PATH_CLASSES]
                 if bad:
                     ck.error(cond, rule, f"{key}.{k}", f"unknown path class {bad[0]!r} (known: {', '.join(PATH_CLASSES)})")
+                    continue
+                if "recoverable" in vals and k != "all_paths":
+                    ck.error(cond, rule, f"{key}.{k}", "the path class 'recoverable' is looked up only for all_paths")
                     continue
             out[k] = vals
     if need_program and not out:
@@ -270,7 +278,8 @@ def compile_file(path: str, seen: dict[str, str], data: dict[str, Any]) -> list[
     if doc is None:
         return []
     if not isinstance(doc, dict):
-        ck.error(doc, None, None, "a rule file must be a mapping with 'rules', 'programs' or 'defaults'")
+        ck.error(doc, None, None, "a rule file must be a mapping with 'rules', 'programs', 'defaults', 'runners', "
+                 "'env_loaders' or 'fallback'")
         return ck.problems
     for k in doc:
         if k not in FILE_KEYS:
@@ -322,6 +331,9 @@ def compile_file(path: str, seen: dict[str, str], data: dict[str, Any]) -> list[
         compiled = compile_rule(ck, raw, seen)
         if compiled is not None:
             data["rules"].append(compiled)
+    compile_runners(ck, doc.get("runners"), data)  # issue 13: what runs other commands, as data
+    compile_env_loaders(ck, doc.get("env_loaders"), data)
+    compile_fallback(ck, doc.get("fallback"), data)
     return ck.problems
 
 

@@ -8,6 +8,7 @@ left to the faces (``guardsh.engine.caches``).
 from __future__ import annotations
 
 import marshal
+import os
 import sys
 
 TYPE_CHECKING = False
@@ -64,7 +65,11 @@ class RuleSet:
             else:
                 for p in progs:
                     self.by_program.setdefault(p, []).append(rule)
-        self.known = set(self.defaults) | set(self.by_program) | set(self._specs)
+        self.runners: dict[str, dict[str, Any]] = data.get("runners", {})
+        self.env_loaders: dict[str, dict[str, Any]] = data.get("env_loaders", {})
+        self.fallback: dict[str, Any] | None = data.get("fallback")
+        self.other_examples: list[dict[str, Any]] = data.get("examples", [])  # runners, env loaders, fallback
+        self.known = set(self.defaults) | set(self.by_program) | set(self._specs)  # not runners: the fallback still reads them
         self.with_subcommands = frozenset(
             p for r in data["rules"] if "subcommand" in r["match"] for p in r["match"].get("program", ())
         )
@@ -81,6 +86,9 @@ class RuleSet:
             "defaults": _plain(self.defaults),
             "known": sorted(self.known),
             "with_subcommands": sorted(self.with_subcommands),
+            "runners": _plain(self.runners),
+            "env_loaders": _plain(self.env_loaders),
+            "fallback": _plain(self.fallback),
         }
 
     @classmethod
@@ -100,6 +108,10 @@ class RuleSet:
         self.any_rules = self._load(packed["any"])
         self.known = set(packed["known"])
         self.with_subcommands = frozenset(packed["with_subcommands"])
+        self.runners = packed.get("runners", {})  # (the format number in the signature keeps old caches out)
+        self.env_loaders = packed.get("env_loaders", {})
+        self.fallback = packed.get("fallback")
+        self.other_examples = []  # checked when the rules were built, not kept in the cache
         return self
 
     @property
@@ -165,7 +177,11 @@ class RuleSet:
     def is_known(self, name: str) -> bool:
         if name in self.known:
             return True
-        return any(any_match(r["match"]["program"], name) for r in self.glob_rules)
+        memo = self.__dict__.setdefault("_known_memo", {})
+        found = memo.get(name)
+        if found is None:
+            found = memo[name] = any(any_match(r["match"]["program"], name) for r in self.glob_rules)
+        return found
 
     def default_risk(self, name: str) -> Risk | None:
         value = self.defaults.get(name)
@@ -209,12 +225,36 @@ def encode_cache(sig: list[Any], packed: dict[str, Any]) -> bytes:
     return len(head).to_bytes(8, "little") + head + bytes(blobs)
 
 
+class FileBlob:
+    """The per-program part of a cache file, read on demand (``blob[start:end]`` is one pread):
+    a command that names one program reads its rules, not the whole file.  The open file keeps
+    the inode it was opened on, so a cache replaced meanwhile cannot mix into this index."""
+
+    __slots__ = ("_file", "_base")
+
+    def __init__(self, file: Any, base: int) -> None:
+        self._file = file
+        self._base = base
+
+    def __getitem__(self, part: slice) -> bytes:
+        start, stop = part.start or 0, part.stop
+        return os.pread(self._file.fileno(), stop - start, self._base + start)
+
+
 def read_cache(path: str, sig: list[Any], files: list[str]) -> RuleSet | None:
-    with open(path, "rb") as f:
-        data = f.read()
-    n = int.from_bytes(data[:8], "little")
-    head = marshal.loads(data[8 : 8 + n])
-    if not isinstance(head, dict) or head.get("sig") != sig:
-        return None
-    view = memoryview(data)[8 + n :]
-    return RuleSet.unpack(head["packed"], files, view)
+    """The cached rule set, reading only the index (the rules of each program are read when
+    a command names it); None when the cache is for other rule files."""
+    f = open(path, "rb")  # noqa: SIM115 - kept open by the FileBlob
+    try:
+        n = int.from_bytes(f.read(8), "little")
+        head = f.read(n)
+        if len(head) != n:
+            raise EOFError(f"{path}: truncated")
+        index = marshal.loads(head)
+        if not isinstance(index, dict) or index.get("sig") != sig:
+            f.close()
+            return None
+    except BaseException:
+        f.close()
+        raise
+    return RuleSet.unpack(index["packed"], files, FileBlob(f, 8 + n))  # type: ignore[arg-type]

@@ -8,7 +8,8 @@ from guardsh.engine.expansion import Expansion, Reader, inner_text
 from guardsh.engine.invocation import parse_shell_argv
 from guardsh.engine.model import Command
 
-GUARDSH_SUBCOMMANDS = frozenset({"check", "rules", "version", "help", "audit", "log", "approver", "hook", "wrap"})
+GUARDSH_SUBCOMMANDS = frozenset({"check", "rules", "version", "help", "audit", "log", "approver", "hook", "wrap",
+                                 "daemon", "undo", "snapshots"})
 
 
 def handle_shell(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:

@@ -53,11 +53,12 @@ class FileView:
     whose effects on the filesystem guardsh does not follow (after it, a path that is absent now
     may exist, or be a link, when the command gets there)."""
 
-    __slots__ = ("created", "files", "foreign")
+    __slots__ = ("created", "files", "changed", "foreign")
 
     def __init__(self) -> None:
         self.created: set[str] = set()
         self.files: dict[str, Any] = {}
+        self.changed = False  # a command that may write files has run
         self.foreign = False
 
     def create(self, path: str) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from guardsh.engine.expansion import MAX_DEPTH, SHELLS, Expansion, Reader
 from guardsh.engine.model import Command
+from guardsh.engine.runners import env_loaders, handle_runner, unknown_tail
 from guardsh.engine.tasks import TASK_HANDLERS
 from guardsh.engine.remote import (
     handle_bundled_kubectl,
@@ -65,8 +66,16 @@ def expand_one(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None
         out.worsen("opaque")
         out.commands.append(cmd)
         return
-    handler = HANDLERS.get(cmd.program)
-    if handler is None and cmd.program in SHELLS:
+    prog = cmd.program
+    rules = out.rules
+    if rules is not None:  # issue 13: the runner table and the env loaders, from the rule files
+        if cmd.assignments or (out.state is not None and out.state.exported):
+            env_loaders(rules.env_loaders, cmd, reader, out, depth)
+        entries = rules.runners.get(prog)
+        if entries is not None and handle_runner(entries, cmd, reader, out, depth):
+            return
+    handler = HANDLERS.get(prog)
+    if handler is None and prog in SHELLS:
         handler = handle_shell
     if handler is not None:
         handler(cmd, reader, out, depth)
@@ -75,6 +84,8 @@ def expand_one(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None
         handle_script(cmd, reader, out, depth)
         return
     out.commands.append(cmd)
+    if rules is not None and len(cmd.words) > 2 and not rules.is_known(prog):
+        unknown_tail(rules, cmd, reader, out, depth)
 
 
 def _lazy(name: str) -> Callable[[Command, Reader, Expansion, int], None]:

@@ -429,7 +429,7 @@ class Walker:
             cmd = Command(words=tuple(ex.words), assignments=tuple(ex.assignments), redirects=tuple(ex.redirects),
                           text=self.text[ex.start : ex.end].strip(), via=self.via,
                           stdin="pipe" if ex.piped else None, stdin_from=ex.piped_from, cwd=st.cwd,
-                          args_from_stdin=self.args_from_stdin, created=self.created(st))
+                          args_from_stdin=self.args_from_stdin, created=self.created(st), as_found=not st.fs.changed)
             for sub in _subs_of(cmd):
                 self.substitution(sub, st)
             self.dispatch(cmd, st)
@@ -501,7 +501,8 @@ class Walker:
         return Command(words=tuple(words), assignments=tuple(assignments), redirects=tuple(redirects), text=text,
                        via=self.via, stdin="pipe" if pipe is not None else None,
                        stdin_from=pipe[0] if pipe is not None else None, args_from_stdin=self.args_from_stdin,
-                       cwd=st.cwd, created=self.created(st) | self.fresh_targets(redirects, st))
+                       cwd=st.cwd, created=self.created(st) | self.fresh_targets(redirects, st),
+                       as_found=not st.fs.changed)
 
     def created(self, st: State) -> frozenset[str]:
         return frozenset(st.fs.created) if st.fs.created else EMPTY
@@ -545,6 +546,8 @@ class Walker:
             if id(done) not in self.budget.effected:
                 self.budget.effected.add(id(done))
                 file_effects(self, done, st)
+                if not st.fs.changed and not leaves_disk_alone(done):
+                    st.fs.changed = True
 
     def expand(self, tok: Token, st: State) -> list[Word]:
         if not needs_expansion(tok.raw):
@@ -1095,6 +1098,34 @@ def _maybe(w: Walker, path: str, content: Any) -> Any:
     return content
 
 
+# Programs that never write a file (their redirections aside): while only these have run, the disk
+# is as the command found it. Anything else, a program guardsh does not know included, may have.
+NO_DISK_WRITES = frozenset({
+    "echo", "printf", "cat", "ls", "pwd", "cd", "pushd", "popd", "dirs", "true", "false", ":", "test", "[", "[[",
+    "grep", "egrep", "fgrep", "rg", "head", "tail", "wc", "cut", "tr", "sort", "uniq", "date", "whoami", "id",
+    "printenv", "which", "type", "command", "stat", "file", "du", "df", "basename", "dirname", "realpath",
+    "readlink", "sleep", "export", "declare", "local", "readonly", "unset", "set", "shopt", "alias", "read",
+    "shift", "hash", "uname", "hostname", "tree", "diff", "cmp", "md5sum", "sha256sum", "sha1sum", "less", "more",
+})
+GIT_READS = frozenset({"status", "log", "diff", "show", "rev-parse", "ls-files", "blame", "grep", "describe",
+                       "shortlog", "cat-file", "ls-tree", "remote", "branch", "tag"})
+
+
+def leaves_disk_alone(cmd: Command) -> bool:
+    """Whether ``cmd`` is known to write no file (a writing redirection is recorded as created)."""
+    argv = cmd.argv
+    if not argv:
+        return True
+    if cmd.program == "git":
+        sub = next((a for a in argv[1:] if not a.startswith("-")), "")
+        if sub not in GIT_READS:
+            return False
+        return sub not in ("branch", "tag", "remote") or len([a for a in argv[1:] if not a.startswith("-")]) == 1
+    if cmd.program == "sort" and any(a == "-o" or a.startswith(("-o", "--output")) for a in argv[1:]):
+        return False
+    return cmd.program in NO_DISK_WRITES
+
+
 # Directories under HOME where a new file is configuration that runs later (startup, autostart,
 # credentials): a new file there is not "the command's own".
 FRESH_EXCLUDED_HOME_DIRS = (".config", ".local", ".ssh", ".aws", ".kube", ".gnupg", ".docker", ".git")
@@ -1157,16 +1188,40 @@ def file_effects(w: Walker, cmd: Command, st: State) -> None:
             if path is not None:
                 fs.write(path, _maybe(w, path, _stdin_content(cmd, st, w.pipe)), append=append)
     elif prog in ("curl", "wget"):
-        for k, a in enumerate(args):
-            if a.value in ("-o", "--output", "-O", "--output-document") and k + 1 < len(args) and not (
-                    prog == "curl" and a.value == "-O"):
-                path = _path(args[k + 1], cwd)
-                if path is not None:
-                    fs.write(path, UNKNOWN)
+        for target in _download_targets(prog, args):
+            path = _path(target, cwd) if target.value != "-" else None
+            if path is not None:
+                fs.write(path, UNKNOWN)
     elif prog == "git":
         _git_effects(args, cwd, st)
     elif prog in ("tar", "bsdtar"):
         _tar_effects(w, args, cwd, st)
+
+
+def _download_targets(prog: str, args: list[Word]) -> list[Word]:
+    """The files curl -o / wget -O write: ``-o F``, ``-oF``, ``-sSo F``, ``--output[=]F``."""
+    short, long = ("o", ("--output",)) if prog == "curl" else ("O", ("--output-document",))
+    found: list[Word] = []
+    k = 0
+    while k < len(args):
+        v = args[k].value
+        if v == "--":
+            break
+        if v in long and k + 1 < len(args):
+            found.append(args[k + 1])
+            k += 2
+            continue
+        if any(v.startswith(f + "=") for f in long):
+            found.append(Word(v.split("=", 1)[1]))
+        elif v.startswith("-") and not v.startswith("--") and short in v[1:]:
+            rest = v[v.index(short, 1) + 1:]
+            if rest:
+                found.append(Word(rest))
+            elif k + 1 < len(args):
+                found.append(args[k + 1])
+                k += 1
+        k += 1
+    return found
 
 
 def _copy_effects(w: Walker, prog: str, args: list[Word], positional: list[Word], cwd: str | None,

@@ -20,7 +20,7 @@ def handle_sudo(cmd: Command, reader: Reader, out: Expansion, depth: int) -> Non
     if "-e" in flags or "--edit" in flags:  # sudoedit: the words are files to edit
         out.commands.append(cmd)
         return
-    if not inner_command(cmd, i, cmd.program, out, reader, depth):
+    if not inner_command(cmd, i, cmd.program, out, reader, depth, chdir=_option_value(words[1:i], "D", "--chdir")):
         if any(f in flags for f in ("-i", "-s", "--login", "--shell")) or any(
             f.startswith("-") and not f.startswith("--") and ("i" in f or "s" in f) for f in flags
         ):
@@ -32,6 +32,7 @@ def handle_sudo(cmd: Command, reader: Reader, out: Expansion, depth: int) -> Non
 def handle_env(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
     words = cmd.words
     i, n = 1, len(words)
+    chdir: Word | None = None
     while i < n:
         w = words[i].value
         if w in ("-S", "--split-string") or w.startswith("--split-string="):
@@ -39,6 +40,12 @@ def handle_env(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None
             rest = join_words(words[i + (1 if "=" in w else 2):])
             inner_text(cmd, text + (" " + rest if rest else ""), "env -S", out, reader, depth)
             return
+        if w in ("-C", "--chdir") and i + 1 < n:
+            chdir = words[i + 1]
+        elif w.startswith("--chdir="):
+            chdir = Word(w.partition("=")[2], words[i].dynamic)
+        elif w.startswith("-C") and len(w) > 2:
+            chdir = Word(w[2:], words[i].dynamic)
         if w in ("-u", "--unset", "-C", "--chdir"):
             i += 2
             continue
@@ -54,8 +61,23 @@ def handle_env(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None
         name, _, value = words[i].value.partition("=")
         assignments.append((name, Word(value, words[i].dynamic)))
         i += 1
-    if not inner_command(cmd, i, "env", out, reader, depth, tuple(assignments)):
+    if not inner_command(cmd, i, "env", out, reader, depth, tuple(assignments), chdir=chdir):
         out.commands.append(cmd)
+
+
+def _option_value(words: tuple[Word, ...], short: str, long: str) -> Word | None:
+    """The value of ``-X VALUE``/``-XVALUE``/``--long VALUE``/``--long=VALUE`` among option words."""
+    found: Word | None = None
+    for k, w in enumerate(words):
+        v = w.value
+        if v == long or (v.startswith("-") and not v.startswith("--") and v.endswith(short)):
+            if k + 1 < len(words):
+                found = words[k + 1]
+        elif v.startswith(long + "="):
+            found = Word(v.partition("=")[2], w.dynamic)
+        elif v.startswith("-") and not v.startswith("--") and short in v[1:]:
+            found = Word(v[v.index(short, 1) + 1:], w.dynamic)
+    return found
 
 
 def simple_wrapper(value_short: str, value_long: frozenset[str] = frozenset(), positionals: int = 0,

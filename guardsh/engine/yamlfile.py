@@ -19,6 +19,7 @@ class RuleError(Exception):
 
 class LineDict(dict):  # type: ignore[type-arg]
     line = 0
+    key_lines: dict[Any, int] = {}  # each key's own line (set per instance)
 
 
 class LineList(list):  # type: ignore[type-arg]
@@ -41,11 +42,16 @@ def read_yaml(path: str) -> Any:
     def mapping(loader: Any, node: Any) -> LineDict:
         result = LineDict()
         result.line = node.start_mark.line + 1
+        result.key_lines = {}
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node, deep=True)
             if key in result:
                 raise RuleError([f"{path}:{key_node.start_mark.line + 1}: duplicate key {key!r}"])
             result[key] = loader.construct_object(value_node, deep=True)
+            try:
+                result.key_lines[key] = key_node.start_mark.line + 1
+            except TypeError:
+                pass  # an unhashable key: the mapping's line serves
         return result
 
     def sequence(loader: Any, node: Any) -> LineList:

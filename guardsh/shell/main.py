@@ -8,6 +8,7 @@ from guardsh.audit import trail
 from guardsh.engine.config import Config, ConfigError, load_config
 from guardsh.engine.invocation import parse_shell_argv
 from guardsh.engine.model import Decision, Risk
+from guardsh.engine.undoplan import may_destroy
 from guardsh.procs import text_hash, trusted_hashes
 from guardsh.shell.execute import ExecError, exec_bash, real_bash
 
@@ -30,7 +31,7 @@ def run_shell(argv0: str, args: list[str]) -> int:
     except ConfigError as e:
         config, config_error = Config(), str(e)
     try:
-        bash = real_bash(config.bash, (sys.argv[0], os.environ.get("GUARDSH_LAUNCHER", "")))
+        bash = real_bash(config.bash, (sys.argv[0], argv0 if "/" in argv0 else "", os.environ.get("GUARDSH_LAUNCHER", "")))
     except ExecError as e:
         sys.stderr.write(f"guardsh: {e}; nothing was run\n")
         return EXIT_INTERNAL
@@ -54,6 +55,9 @@ def run_shell(argv0: str, args: list[str]) -> int:
         params = inv.params(name)
     else:
         if _isatty(0):
+            import gc
+
+            gc.enable()  # a long-lived session (guardsh.cli turned collection off for the -c path)
             from guardsh.shell.session import run_session  # the guarded interactive session
 
             return run_session(bash)
@@ -71,9 +75,16 @@ def run_shell(argv0: str, args: list[str]) -> int:
     if verdict is None:
         _audit_refusal(text, None, config, "the rules failed to load")
         return EXIT_REFUSED
+    protection = None  # issue 14: what it destroys is saved first (and, saved, a local destruction may run)
+    if verdict.decision != Decision.DENY and config.undo.get("enabled", True) and may_destroy(verdict):
+        from guardsh.undo.guard import protect
+
+        protection = protect(verdict, config)
+        verdict = protection.verdict
     if verdict.decision == Decision.ALLOW:
         try:
-            trail.record_invocation(text, verdict, "exec", config)
+            trail.record_invocation(text, verdict, "exec", config,
+                                    snapshot=protection.snapshot if protection else None)
         except Exception as e:  # an audit failure must never crash the shell: decide below
             if verdict.risk >= Risk.DESTRUCTIVE:
                 sys.stderr.write(
@@ -88,15 +99,20 @@ def run_shell(argv0: str, args: list[str]) -> int:
     if verdict.decision == Decision.ASK or (verdict.risk == Risk.CATASTROPHIC and config.catastrophic_two_approvers):
         from guardsh.approval.request import request_approval  # a human decides (two people for catastrophic)
 
-        def before_run(approver: str) -> None:  # recorded before the approval is used
-            trail.record_invocation(text, verdict, "exec", config, approval="approved", approver=approver)
+        def before_run(approver: str, preview: list[str] | None = None) -> str | None:  # saved and recorded first
+            from guardsh.undo.guard import after_approval
+
+            sid = after_approval(protection, config) if protection is not None else None
+            trail.record_invocation(text, verdict, "exec", config, approval="approved", approver=approver,
+                                    snapshot=sid, preview=preview)
+            return sid  # the console shows it
 
         approval = request_approval(verdict, config, before_run)
         if approval.approved:
             exec_bash(bash, name, args, list(verdict.texts), stdin_data)  # exactly the approved text
         try:  # the refusal, with the human's reason, is already on stderr
             trail.record_invocation(text, verdict, "refused", config, exit_status=EXIT_REFUSED,
-                                    approval=approval.state, approver=approval.by or None)
+                                    approval=approval.state, approver=approval.by or None, preview=approval.preview)
         except Exception as e:
             sys.stderr.write(f"guardsh: warning: {e}; this refusal is missing from the audit trail\n")
         return EXIT_REFUSED
@@ -118,15 +134,16 @@ def _audit_refusal(text: str, verdict, config: Config, error: str | None) -> Non
 
 
 def classify_for_shell(text: str, config: Config, params: dict[str, str] | None, stdin_is_tty: bool,  # type: ignore[no-untyped-def]
-                       startup: str | None = None, exact_env: bool = False):
+                       startup: str | None = None, exact_env: bool = False, rules=None):
     """The verdict on what this shell will run.  ``exact_env``: bash gets exactly this process's
-    environment (no login profile or rc file in between), so a variable it lacks is unset."""
+    environment (no login profile or rc file in between), so a variable it lacks is unset.
+    ``rules``: already loaded (the resident classifier holds them), else loaded here."""
     from guardsh.engine.classify import Classifier
     from guardsh.engine.context import Context
     from guardsh.engine.rules import RuleError, load_rules
 
     try:
-        rules = load_rules()
+        rules = load_rules() if rules is None else rules
     except RuleError as e:
         sys.stderr.write(
             "guardsh: the rules failed to load, so every command is refused until they are fixed\n"

@@ -282,10 +282,20 @@ class Session:
             sys.stderr.write("guardsh: the rules failed to load, so every command is refused (guardsh rules test)\n")
             self._audit_refused(text, None, "the rules failed to load")
             return False
+        protection = None  # issue 14: what the line destroys is saved first
+        if verdict.decision != Decision.DENY and self.config.undo.get("enabled", True):
+            from guardsh.engine.undoplan import may_destroy
+
+            if may_destroy(verdict):
+                from guardsh.undo.guard import protect
+
+                protection = protect(verdict, self.config, self.inner.pwd)
+                verdict = protection.verdict
         if verdict.decision == Decision.ALLOW and not (
                 verdict.risk == Risk.CATASTROPHIC and self.config.catastrophic_two_approvers):
             try:
-                trail.record_invocation(text, verdict, "exec", self.config)
+                trail.record_invocation(text, verdict, "exec", self.config,
+                                        snapshot=protection.snapshot if protection else None)
             except Exception as e:
                 if verdict.risk >= Risk.DESTRUCTIVE:
                     sys.stderr.write(f"guardsh: refused: {e}; destructive commands do not run while the audit "
@@ -294,12 +304,12 @@ class Session:
                 sys.stderr.write(f"guardsh: warning: {e}; the command runs but is missing from the audit trail\n")
             return True
         if verdict.decision == Decision.ASK or verdict.risk == Risk.CATASTROPHIC and self.config.catastrophic_two_approvers:
-            return self._approve(text, verdict)
+            return self._approve(text, verdict, protection)
         self._audit_refused(text, verdict, None)
         sys.stderr.write(refusal(verdict))
         return False
 
-    def _approve(self, text: str, verdict) -> bool:  # type: ignore[no-untyped-def]
+    def _approve(self, text: str, verdict, protection=None) -> bool:  # type: ignore[no-untyped-def]
         """Ask the approver in a child process: Ctrl-C withdraws the request (the child dies of
         it, as ``guardsh -c`` does) and the session goes on."""
         sys.stdout.flush()
@@ -311,8 +321,13 @@ class Session:
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
                 from guardsh.approval.request import request_approval
 
-                def before_run(approver: str) -> None:
-                    trail.record_invocation(text, verdict, "exec", self.config, approval="approved", approver=approver)
+                def before_run(approver: str, preview: list[str] | None = None) -> str | None:
+                    from guardsh.undo.guard import after_approval
+
+                    sid = after_approval(protection, self.config) if protection is not None else None
+                    trail.record_invocation(text, verdict, "exec", self.config, approval="approved", approver=approver,
+                                            snapshot=sid, preview=preview)
+                    return sid
 
                 approval = request_approval(verdict, self.config, before_run, env=self.inner.env)
                 if approval.approved:
@@ -320,7 +335,8 @@ class Session:
                 else:
                     try:
                         trail.record_invocation(text, verdict, "refused", self.config, exit_status=EXIT_REFUSED,
-                                                approval=approval.state, approver=approval.by or None)
+                                                approval=approval.state, approver=approval.by or None,
+                                                preview=approval.preview)
                     except Exception as e:
                         sys.stderr.write(f"guardsh: warning: {e}; this refusal is missing from the audit trail\n")
             finally:

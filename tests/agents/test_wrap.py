@@ -40,11 +40,12 @@ def test_wrap_without_a_program_is_a_usage_error(run_guardsh) -> None:  # type: 
     assert r.returncode == 127
 
 
-def test_direct_exec_of_rm_is_classified_and_refused(run_guardsh, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_direct_exec_of_rm_is_classified_and_refused(run_guardsh, tmp_path: Path, guardsh_env,  # type: ignore[no-untyped-def]
+                                                     lowering_off) -> None:
     target = tmp_path / "precious"
     (target / "sub").mkdir(parents=True)
     prog = ("import subprocess, sys; r = subprocess.run(['rm', '-rf', sys.argv[1]]); print('rc', r.returncode)")
-    r = run_guardsh("wrap", "--", PY, "-c", prog, str(target), cwd=str(tmp_path))
+    r = run_guardsh("wrap", "--", PY, "-c", prog, str(target), cwd=str(tmp_path), env=lowering_off(guardsh_env))
     assert r.stdout.decode().strip() == "rc 126"
     assert b"refused" in r.stderr and b"rm-files" in r.stderr
     assert (target / "sub").is_dir()  # still there
@@ -59,10 +60,25 @@ def test_allowed_tool_runs_the_real_one(run_guardsh, tmp_path: Path) -> None:  #
     assert not (tmp_path / "node_modules").exists()
 
 
-def test_shell_started_by_name_is_guardsh(run_guardsh, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_direct_exec_of_rm_in_the_workspace_is_saved_first(run_guardsh, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                           guardsh_env) -> None:
+    """By default (issue 14) the shim saves what rm destroys, and then lets it run."""
+    target = tmp_path / "precious"
+    (target / "sub").mkdir(parents=True)
+    env = dict(guardsh_env, XDG_STATE_HOME=str(tmp_path / "state"))
+    prog = ("import subprocess, sys; r = subprocess.run(['rm', '-rf', sys.argv[1]]); print('rc', r.returncode)")
+    r = run_guardsh("wrap", "--", PY, "-c", prog, str(target), cwd=str(tmp_path), env=env)
+    assert r.stdout.decode().strip() == "rc 0", r.stderr
+    assert b"guardsh: saved what this command destroys as snapshot" in r.stderr and not target.exists()
+    assert run_guardsh("undo", cwd=str(tmp_path), env=env).returncode == 0
+    assert (target / "sub").is_dir()
+
+
+def test_shell_started_by_name_is_guardsh(run_guardsh, tmp_path: Path, guardsh_env,  # type: ignore[no-untyped-def]
+                                          lowering_off) -> None:
     (tmp_path / "keep").mkdir()
     prog = "import subprocess; print(subprocess.run(['bash', '-c', 'rm -rf keep']).returncode)"
-    r = run_guardsh("wrap", "--", PY, "-c", prog, cwd=str(tmp_path))
+    r = run_guardsh("wrap", "--", PY, "-c", prog, cwd=str(tmp_path), env=lowering_off(guardsh_env))
     assert r.stdout.decode().strip() == "126"
     assert (tmp_path / "keep").is_dir()
 
@@ -130,7 +146,7 @@ def test_a_tool_run_by_a_guarded_bash_is_not_classified_twice(run_guardsh, guard
 # and names what does guard it (tests/agents/test_plumbing.py, and the conformance suite).
 @pytest.mark.parametrize("agent", ["claude", "gemini", "aider", "cline", "agent.py"])
 def test_agent_recipes_start_with_guardsh_shell_and_tools(agent: str, run_guardsh, tmp_path: Path,  # type: ignore[no-untyped-def]
-                                                          guardsh_env: dict[str, str]) -> None:
+                                                          guardsh_env: dict[str, str], lowering_off) -> None:
     """Each README recipe, with a stand-in for the agent: which shell and which tools it gets."""
     bindir = tmp_path / "agentbin"
     bindir.mkdir()
@@ -161,7 +177,7 @@ def test_agent_recipes_start_with_guardsh_shell_and_tools(agent: str, run_guards
     stand_in.chmod(0o755)
     work = tmp_path / "work"
     (work / "keep").mkdir(parents=True)
-    env = dict(guardsh_env, PATH=f"{bindir}:{guardsh_env['PATH']}")
+    env = dict(lowering_off(guardsh_env), PATH=f"{bindir}:{guardsh_env['PATH']}")
     r = run_guardsh("wrap", "--", agent, env=env, cwd=str(work))
     lines = r.stdout.decode().splitlines()
     assert lines[0].startswith("SHELL "), r.stderr

@@ -7,6 +7,7 @@ with a fake clock.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -364,6 +365,23 @@ def test_approve_runs_the_command(e2e) -> None:  # type: ignore[no-untyped-def]
     status, out = a.finish()
     assert status == 0, out
     assert "approved by" in out and (work / "destructive-1").exists()
+
+
+def test_an_approved_command_is_saved_first_and_the_console_shows_the_snapshot(e2e) -> None:  # type: ignore[no-untyped-def]
+    """Issue 14: what an approved command overwrites is saved before it runs; agent and console see the id."""
+    env, work, console, agent = e2e()
+    (work / "log.txt").write_text("before\n")
+    c = console()
+    a = agent("touch destructive-1 > log.txt")
+    c.expect("request 1 waiting")
+    c.send("y")
+    c.expect("request 1 ran; what it destroys was saved first as snapshot ")
+    status, out = a.finish()
+    assert status == 0, out
+    assert "guardsh: saved what this command destroys as snapshot" in out
+    assert (work / "log.txt").read_text() == ""
+    record = json.loads((Path(env["XDG_STATE_HOME"]) / "guardsh" / "audit.jsonl").read_text().splitlines()[-1])
+    assert record["approval"] == "approved" and record["snapshot"] in out
 
 
 def test_deny_with_reason_then_denial_memory(e2e) -> None:  # type: ignore[no-untyped-def]

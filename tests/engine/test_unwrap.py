@@ -528,11 +528,18 @@ def test_xargs_sh_c_keeps_arguments_from_stdin() -> None:
     assert rm.args_from_stdin
 
 
-@pytest.mark.xfail(strict=True, reason="engine gap: wrapper options that change directory (env -C, sudo -D) are "
-                                       "not followed, so `rm -rf *` is judged in the project instead of /")
-@pytest.mark.parametrize("text", ["env -C / rm -rf *", "env --chdir=/ rm -rf *", "sudo -D / rm -rf *"])
+@pytest.mark.parametrize("text", ["env -C / rm -rf *", "env --chdir=/ rm -rf *", "sudo -D / rm -rf *",
+                                  "sudo --chdir=/ rm -rf *", "env -C/ rm -rf *"])
 def test_wrapper_chdir_is_followed(classify: Callable[[str], Verdict], text: str) -> None:
     assert classify(text).decision == Decision.DENY
+
+
+@pytest.mark.parametrize("text, expect", [("env -C build rm -rf ./*", Decision.ALLOW),
+                                          ("env -C .. rm -rf project", Decision.ASK),
+                                          ("env -C \"$D\" rm -rf ./*", Decision.ASK)])
+def test_wrapper_chdir_resolves_relative_paths(classify: Callable[[str], Verdict], text: str,
+                                               expect: Decision) -> None:
+    assert classify(text).decision == expect
 
 
 @pytest.mark.xfail(strict=True, reason="engine gap: -execdir is modelled as ./* only; on a start path find runs "

@@ -220,10 +220,6 @@ def test_read_only_system_mounts_stay_allowed(classify: Callable[[str], Verdict]
     assert classify("docker run -v /:/rootfs alpine true").risk == Risk.DESTRUCTIVE
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine gap: `docker run IMAGE CMD` is not unwrapped (only exec is), so the container command "
-    "is not classified; `docker run --rm alpine rm -rf /` deletes only inside the container, and a "
-    "project mount deleted by `sh -c` is invisible to the word-level rule"))
 def test_docker_run_command_is_classified(classify: Callable[[str], Verdict]) -> None:
     verdict = classify("docker run --rm -v \"$PWD\":/src alpine sh -c 'cd /src && git clean -fdx'")
     assert verdict.risk == Risk.DESTRUCTIVE

@@ -161,7 +161,7 @@ CASES = [
 WRAPPERS = [
     ("sudo heroku apps:destroy -a example-app --confirm example-app", DES),
     ("bash -c 'fly apps destroy example-app -y'", DES),
-    ("npx vercel rm example-project --yes", REV),
+    ("npx vercel rm example-project --yes", DES),  # npx runs its tail (rules.d/runners.yaml)
     ("timeout 30 heroku pg:reset DATABASE --confirm example-app", DES),
     ("HEROKU_APP=example-app heroku ps:scale web=0", DES),
     # look-alikes
@@ -198,16 +198,10 @@ def test_decisions(classify: Callable[[str], Verdict]) -> None:
     assert classify("supabase db reset --linked").decision == Decision.ASK
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine gap: `heroku run CMD`, `fly ssh console -C CMD` and `railway run CMD` are not unwrapped, so the "
-    "command they run on the platform (here a recursive delete of the app's storage) is never classified"))
 def test_paas_run_commands_are_classified(classify: Callable[[str], Verdict]) -> None:
     assert classify("heroku run rm -rf /app/storage -a example-app").decision == Decision.ASK
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine gap: package runners (`npx vercel ...`, `pnpm dlx netlify ...`, `bunx supabase ...`) are not "
-    "unwrapped, so the CLI they start is not classified"))
 def test_package_runner_is_unwrapped(classify: Callable[[str], Verdict]) -> None:
     assert classify("npx vercel rm example-project --yes").decision == Decision.ASK
 

@@ -462,6 +462,5 @@ def test_init_script_stop(classify: Callable[[str], Verdict]) -> None:
     assert classify("sudo /etc/init.d/ssh stop").risk >= Risk.DESTRUCTIVE
 
 
-@pytest.mark.xfail(strict=True, reason="engine: `ip netns exec NS CMD` is not unwrapped, so CMD is never classified")
 def test_ip_netns_exec_is_a_wrapper(classify: Callable[[str], Verdict]) -> None:
     assert classify("sudo ip netns exec blue ip link set eth0 down").risk == Risk.DESTRUCTIVE

@@ -30,9 +30,24 @@ def spawn(guardsh_bin: Path, env: dict[str, str], cwd: Path, editor: bool = Fals
 
 
 @pytest.fixture()
-def session_env(guardsh_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
-    env = dict(guardsh_env, XDG_STATE_HOME=str(tmp_path / "state"))
+def session_env(guardsh_env: dict[str, str], tmp_path: Path, lowering_off) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    # rm -rf DIR in the workspace asks here, as these tests need: saved deletions (issue 14) have a test of their own
+    env = dict(lowering_off(guardsh_env), XDG_STATE_HOME=str(tmp_path / "state"))
     return env
+
+
+def test_a_saved_deletion_runs_and_can_be_undone(guardsh_bin: Path, guardsh_env: dict[str, str],
+                                                tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    (work / "keep").mkdir(parents=True)
+    (work / "keep" / "f").write_bytes(b"mine\n")
+    child = spawn(guardsh_bin, dict(guardsh_env, XDG_STATE_HOME=str(tmp_path / "state")), work)
+    child.expect_exact(PROMPT)
+    out = run(child, "rm -rf keep")
+    assert "guardsh: saved what this command destroys as snapshot" in out and not (work / "keep").exists()
+    assert "put back" in run(child, f"{guardsh_bin} undo")
+    assert (work / "keep" / "f").read_bytes() == b"mine\n"
+    child.close(force=True)
 
 
 @pytest.fixture()

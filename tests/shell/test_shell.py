@@ -289,8 +289,9 @@ def test_catastrophic_is_refused(gsh: Run, gitdir: Path) -> None:
     assert (gitdir / ".git" / "HEAD").is_file()
 
 
-def test_destructive_is_refused_without_an_approver(gsh: Run, gitdir: Path) -> None:
-    r = gsh("-c", "shred f", cwd=gitdir)
+def test_destructive_is_refused_without_an_approver(gsh: Run, gitdir: Path, env: dict[str, str],
+                                                   lowering_off) -> None:  # type: ignore[no-untyped-def]
+    r = gsh("-c", "shred f", cwd=gitdir, env=lowering_off(env))
     assert_refused(r, "shred-files", "destructive")
     assert (gitdir / "f").read_bytes() == b"precious\n"
 
@@ -497,7 +498,7 @@ BAD_RULES = {
     "invalid-yaml": ("rules:\n  - id: x\n    risk: [unclosed\n", ":4:"),
     "unknown-key": (
         "rules:\n  - id: local-thing\n    risk: destructive\n    reason: x\n    bogus_key: 1\n"
-        "    match: {program: foo}\n    examples: {hit: [foo], miss: [bar]}\n", ":2:"),
+        "    match: {program: foo}\n    examples: {hit: [foo], miss: [bar]}\n", ":5:"),  # the bad key's own line
     "bad-example": (
         "rules:\n  - id: local-thing\n    risk: destructive\n    reason: x\n"
         "    match: {program: foo}\n    examples: {hit: [bar], miss: [baz]}\n", "local-thing"),
@@ -578,9 +579,6 @@ def test_broken_config_refuses_everything(gsh: Run, env: dict[str, str], tmp_pat
     assert not (tmp_path / "marker").exists()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "config.validate takes the line from the value, and a scalar value (int, bool) has none, so the "
-    "error names the mapping's first line instead of the key's"))
 def test_broken_config_names_the_line(gsh: Run, env: dict[str, str], tmp_path: Path) -> None:
     home, henv = home_with(tmp_path, env, {".config/guardsh/config.yaml": "profile: default\nbogus: 1\n"})
     r = gsh("-c", "true", cwd=tmp_path, env=henv)

@@ -7,6 +7,7 @@ from guardsh.engine.inline.calls import CALLS
 from guardsh.engine.inline.codetokens import bare_args, call_args, code_tokens, literal_value
 from guardsh.engine.inline.common import emit, opaque, shell_text, stdin_source
 from guardsh.engine.model import Command, Word
+from guardsh.engine.state import UNKNOWN
 
 
 def interpreter(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
@@ -20,6 +21,14 @@ def interpreter(cmd: Command, reader: Reader, out: Expansion, depth: int) -> Non
             opaque(cmd, f"{prog} runs code held in a variable or built at run time ({code})", out)
             continue
         scan_code(cmd, code, lang, label, out, reader, depth, dynamic)
+    if script is not None and script.value != "-":
+        # A script this same command wrote: its content is known, so it is what runs. (A script
+        # already on disk is the project's own code, judged by the interpreter's rules as before.)
+        written = reader.written(script.value)
+        if isinstance(written, str):
+            scan_code(cmd, written, lang, f"{prog} {script.value}", out, reader, depth, False)
+        elif written is UNKNOWN:
+            opaque(cmd, f"{prog} runs {script.value}, which this command wrote with content guardsh cannot see", out)
     if codes or not stdin_program:
         return
     src = stdin_source(cmd)

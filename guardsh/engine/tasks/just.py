@@ -12,7 +12,7 @@ import os
 
 from guardsh.engine.expansion import Expansion, Reader
 from guardsh.engine.model import Command
-from guardsh.engine.tasks.common import MAX_RECIPES, UNKNOWN_VALUE, cannot_read, run_shell
+from guardsh.engine.tasks.common import MAX_RECIPES, UNKNOWN_VALUE, cannot_read, find_up, run_shell
 
 NAMES = ("justfile", "Justfile", "JUSTFILE", ".justfile")
 NOTHING_RUNS = frozenset({"-n", "--dry-run", "-l", "--list", "--summary", "-s", "--show", "--evaluate", "--help",
@@ -69,12 +69,9 @@ def handle_just(cmd: Command, reader: Reader, out: Expansion, depth: int) -> Non
         cannot_read(cmd, "a justfile", out, reader)
         return
     if justfile is None:
-        justfile = _find(directory, reader)
+        justfile = find_up(directory, NAMES, reader)
         if justfile is None:
-            if reader.read_files:
-                return  # just: no justfile found; nothing runs
-            cannot_read(cmd, "a justfile", out, reader)
-            return
+            return  # just: no justfile found; nothing runs
     text = reader.read(justfile)
     if text is None:
         if reader.exists(justfile) is False:
@@ -106,18 +103,6 @@ def handle_just(cmd: Command, reader: Reader, out: Expansion, depth: int) -> Non
     for name, args in goals:
         _run(cmd, recipes, variables, name, args, done, root, out, reader, depth)
 
-
-def _find(directory: str, reader: Reader) -> str | None:
-    current = directory
-    while True:
-        for name in NAMES:
-            path = os.path.join(current, name)
-            if reader.exists(path):
-                return path
-        parent = os.path.dirname(current)
-        if parent == current:
-            return None
-        current = parent
 
 
 def _run(cmd: Command, recipes: dict[str, Recipe], variables: dict[str, str], name: str, args: list[str],

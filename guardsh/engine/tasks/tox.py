@@ -54,10 +54,7 @@ def handle_tox(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None
     path = os.path.join(directory, config) if config else find_up(
         directory, ("tox.ini", "setup.cfg", "pyproject.toml"), reader, up=False)
     if path is None:
-        if reader.read_files:
-            return  # tox: no configuration; nothing runs
-        cannot_read(cmd, "a tox configuration", out, reader)
-        return
+        return  # tox: no configuration; nothing runs
     text = reader.read(path)
     sections = _sections(path, text) if text is not None else None
     if sections is None:

@@ -128,6 +128,8 @@ if [ -d "$HOME/bin" ] ; then PATH="$HOME/bin:$PATH"; fi
 def fresh_home(home: Path) -> None:
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
+    (home / "notes").mkdir()
+    (home / "notes" / "keep.txt").write_text("the user's own notes, outside the project\n")
     (home / ".gitconfig").write_text("[user]\n\tname = Dev\n\temail = dev@example.com\n")
     (home / ".bashrc").write_text(BASHRC)
     (home / ".profile").write_text(PROFILE)

@@ -24,7 +24,8 @@ pytestmark = pytest.mark.conformance
 EVERYDAY = [
     "ls",
     "cat README.md",
-    "grep -rn TODO --exclude-dir=.git .",
+    # the files named in order: a walk of "." follows readdir order, which differs between copies
+    "grep -rn TODO README.md src",
     "git status",
     "git diff",
     "git log --oneline",
@@ -42,8 +43,9 @@ EVERYDAY = [
     "cd src && pwd && ls",
     "cd .. && pwd",
 ]
-# what must be refused: the target is src/ (the project's sources)
-DESTRUCTIVE = ["find src -delete", "rm -rf src"]
+# what must be refused: the user's own notes outside the project. (Inside the project guardsh saves
+# what a deletion destroys and lets it through, issue 14; outside it, nothing is lowered.)
+DESTRUCTIVE = ["find ~/notes -delete", "rm -rf ~/notes"]
 REFUSED = "guardsh did not run this command"
 
 MODES = [(name, mode) for name, cls in CLIENTS.items() for mode in cls.modes]
@@ -107,8 +109,9 @@ def test_agent_through_guardsh(name: str, mode: str, guardsh_bin: Path, conforma
         pytest.skip("cannot isolate the network here (no network namespace, not even in a user namespace)")
     got = client.outputs(run, len(EVERYDAY) + len(DESTRUCTIVE))
     for command, want, have in zip(EVERYDAY, expected, got):
-        assert client.comparable(have) == client.comparable(want), f"{name} {mode}: {command!r} differs from bash\n bash:    {want!r}\n guardsh: {have!r}"
-    assert (client.ws / "src" / "app.py").exists(), f"{name} {mode}: a destructive command ran"
+        assert client.comparable(have) == client.comparable(want), \
+            f"{name} {mode}: {command!r} differs from bash\n bash:    {want!r}\n guardsh: {have!r}"
+    assert (client.home / "notes" / "keep.txt").exists(), f"{name} {mode}: a destructive command ran"
     for command, have in zip(DESTRUCTIVE, got[len(EVERYDAY):]):
         text = str(have)
         if name == "codex" and "rm -f style commands are not permitted" in text:

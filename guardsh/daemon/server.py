@@ -1,0 +1,210 @@
+"""The resident classifier: a Unix socket in the user's private runtime directory, a few
+pre-forked workers that each accept, answer and close, the compiled rules held in memory.
+
+The listening socket lives in ``paths.daemon_dir()`` (mode 0700, owned by the user); it is bound
+under a temporary name and renamed into place, so a client sees the old daemon's socket or the
+new one.  Each worker checks its peer with ``SO_PEERCRED`` (only the daemon's own user is
+answered) and reads one request within ``READ_TIMEOUT`` seconds.  Workers are separate
+processes (2 cores, a GIL): one changes into the client's cwd and takes its environment for the
+request without touching another's.  A worker that dies is replaced.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import sys
+
+from guardsh.cachefiles import flush
+from guardsh.daemon import protocol
+from guardsh.daemon.answer import Classifier
+from guardsh.daemon.model import ALLOW, PRINT, Request, fallback
+
+SOCKET_NAME = "daemon.sock"
+PID_NAME = "daemon.pid"
+READ_TIMEOUT = 1.0
+BACKLOG = 256
+
+
+def socket_path(directory: str) -> str:
+    return os.path.join(directory, SOCKET_NAME)
+
+
+def recv_exact(conn: socket.socket, n: int) -> bytes:
+    chunks, got = [], 0
+    while got < n:
+        chunk = conn.recv(min(n - got, 1 << 20))
+        if not chunk:
+            raise protocol.ProtocolError("the client hung up")
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def handle(conn: socket.socket, classifier: Classifier, status: str, stale: bool = False) -> str:
+    """Answer one connection; returns the verdict sent (for the worker's count).  ``stale``:
+    guardsh's code changed since this daemon started: every question gets a fallback."""
+    from guardsh.approval.protocol import peer_cred
+
+    pid, uid, _gid = peer_cred(conn)
+    if uid != os.getuid() or pid <= 0:
+        return "refused"  # another user (separate-user mode is a different set-up): no answer at all
+    conn.settimeout(READ_TIMEOUT)
+    try:
+        n = protocol.header_length(recv_exact(conn, 8))
+        kind, name, args, cwd, tty, env, data = protocol.parse_request(recv_exact(conn, n))
+    except (protocol.ProtocolError, OSError):
+        answer = fallback("protocol")
+        kind = "q"
+    else:
+        if kind == "s":
+            conn.sendall(protocol.encode_answer("status", "", "", status))
+            return "status"
+        ppid = _ppid(pid)
+        if stale:
+            answer = fallback("guardsh changed: the daemon restarts")
+        elif ppid is None:
+            answer = fallback("the client is gone")
+        else:
+            req = Request(name, args, cwd, env, tty, pid, ppid)
+            answer = classifier.answer_hook(req, data) if kind == "h" else classifier.answer(req)
+            if answer.verdict in (ALLOW, PRINT) and _ppid(pid) != ppid:
+                answer = fallback("the client changed")  # pid reused meanwhile: not the process we judged
+    conn.sendall(protocol.encode_answer(answer.verdict, answer.bash, answer.token, answer.why))
+    return answer.verdict
+
+
+def _ppid(pid: int) -> int | None:
+    from guardsh.procs import stat_fields
+
+    fields = stat_fields(pid)
+    try:
+        return int(fields[1]) if fields else None
+    except ValueError:
+        return None
+
+
+def worker(listener: socket.socket, classifier: Classifier, code: list[tuple[str, int, int]]) -> None:
+    import signal
+
+    served = 0
+    while True:
+        try:
+            conn, _ = listener.accept()
+        except InterruptedError:
+            continue
+        with conn:
+            stale = classifier.code_signature() != code  # guardsh itself changed: restart on the new code
+            try:
+                status = f"running pid {os.getppid()} worker {os.getpid()} served {served}"
+                handle(conn, classifier, status, stale)
+                served += 1
+            except OSError:
+                pass  # the client left (it timed out and fell back): nothing to do
+            if stale:
+                os.kill(os.getppid(), signal.SIGHUP)
+                return
+        flush()  # caches the engine rebuilt (rules after a change, config)
+
+
+def bind(directory: str) -> socket.socket:
+    """The listening socket at ``directory/daemon.sock``, bound under a temporary name and
+    renamed into place."""
+    from guardsh.approval.protocol import ensure_dir
+
+    ensure_dir(directory, private=True)
+    final = socket_path(directory)
+    tmp = f"{final}.{os.getpid()}"
+    try:
+        os.unlink(tmp)
+    except FileNotFoundError:
+        pass
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old_umask = os.umask(0o177)
+    try:
+        sock.bind(tmp)
+    finally:
+        os.umask(old_umask)
+    sock.listen(BACKLOG)
+    os.replace(tmp, final)
+    return sock
+
+
+class _Stop(Exception):
+    pass
+
+
+def serve(directory: str, workers: int, self_paths: tuple[str, ...]) -> int:
+    """Run the daemon in the foreground until SIGTERM/SIGINT."""
+    import signal
+
+    listener = bind(directory)
+    path = socket_path(directory)
+    ino = os.stat(path).st_ino
+    pid_path = os.path.join(directory, PID_NAME)
+    with open(pid_path + ".tmp", "w") as f:
+        f.write(f"{os.getpid()}\n")
+    os.replace(pid_path + ".tmp", pid_path)
+    classifier = Classifier(self_paths)
+    classifier.warm()
+    code = classifier.code_signature()
+    flush()
+    children: set[int] = set()
+    stopping = restart = False
+
+    def stop(sig: int, _frame: object) -> None:
+        nonlocal stopping, restart
+        stopping = True
+        restart = sig == signal.SIGHUP
+        raise _Stop  # interrupts os.wait (which PEP 475 would otherwise resume)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGHUP, stop)  # a worker saw guardsh's code change: exec the new code
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    sys.stderr.write(f"guardsh daemon: listening on {path} (pid {os.getpid()}, {workers} workers)\n")
+    sys.stderr.flush()
+    try:
+        while not stopping:
+            while len(children) < workers and not stopping:
+                pid = os.fork()
+                if pid == 0:
+                    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                        signal.signal(sig, signal.SIG_DFL)
+                    try:
+                        worker(listener, classifier, code)
+                    finally:
+                        os._exit(1)
+                children.add(pid)
+            try:
+                pid, _status = os.wait()
+                children.discard(pid)
+            except InterruptedError:
+                continue
+            except ChildProcessError:
+                children.clear()
+    except _Stop:
+        pass
+    finally:
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        for pid in children:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+        if not restart:
+            try:  # only our own socket: a newer daemon may have replaced it
+                if os.stat(path).st_ino == ino:
+                    os.unlink(path)
+                    os.unlink(pid_path)
+            except OSError:
+                pass
+    if restart:  # the same process (pid, cmdline) on the new code: clients keep trusting it
+        sys.stderr.write("guardsh daemon: guardsh changed on disk; restarting\n")
+        sys.stderr.flush()
+        listener.close()
+        os.execv(sys.executable, sys.orig_argv)
+    return 0
