@@ -104,18 +104,23 @@ def test_wrap_says_it_cannot_guard_codex(run_guardsh, tmp_path: Path) -> None:  
     assert b"login shell" in r.stderr and b"guardsh hook install codex" in r.stderr
 
 
-def test_shim_under_sh_c_judges_the_whole_text(run_guardsh, gitdir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_shim_under_sh_c_judges_the_whole_text(run_guardsh, guardsh_env, gitdir: Path) -> None:  # type: ignore[no-untyped-def]
+    # outside the project (inside it, undo saves what rm destroys and lets it through, issue 14)
+    home = Path(guardsh_env["HOME"])
+    keep = home / "keep.txt"
+    keep.write_text("the user's\n")
     prog = ("import subprocess, sys; r = subprocess.run(sys.argv[1], shell=True, capture_output=True, text=True); "
             "print(r.returncode, r.stdout.strip())")
-    r = run_guardsh("wrap", "--", PY, "-c", prog, "touch t.tmp && rm t.tmp && echo removed", cwd=str(gitdir))
+    r = run_guardsh("wrap", "--", PY, "-c", prog, f"touch {home}/t.tmp && rm {home}/t.tmp && echo removed",
+                    cwd=str(gitdir))
     assert r.stdout.decode().strip() == "0 removed", r.stderr
     # a file that was there before the shell started is not the command's own, touched or not
-    r = run_guardsh("wrap", "--", PY, "-c", prog, "touch f && rm f && echo removed", cwd=str(gitdir))
+    r = run_guardsh("wrap", "--", PY, "-c", prog, f"touch {keep} && rm {keep} && echo removed", cwd=str(gitdir))
     assert r.stdout.decode().startswith("126"), r.stderr
-    assert (gitdir / "f").exists()
+    assert keep.exists()
     # the shim must find exactly its own invocation in the text: a computed argument is judged alone
-    r = run_guardsh("wrap", "--", PY, "-c", prog, 'x=f; rm "$x"', cwd=str(gitdir))
-    assert r.stdout.decode().startswith("126") and (gitdir / "f").exists()
+    r = run_guardsh("wrap", "--", PY, "-c", prog, f'x={keep}; rm "$x"', cwd=str(gitdir))
+    assert r.stdout.decode().startswith("126") and keep.exists()
 
 
 def test_approver_requests_show_the_agents_command(classify) -> None:  # type: ignore[no-untyped-def]
@@ -139,6 +144,8 @@ def test_shims_under_the_guarded_session_trust_its_lines(guardsh_bin: Path, guar
     import pexpect
 
     env = dict(guardsh_env, TERM="dumb", PS1="PROMPT> ")
+    keep = Path(guardsh_env["HOME"]) / "keep2.txt"
+    keep.write_text("the user's\n")
     prog = gitdir.parent / "prog.py"
     prog.write_text("import subprocess, sys\nprint('rc', subprocess.run(['rm', sys.argv[1]]).returncode)\n")
     child = pexpect.spawn(str(guardsh_bin), ["wrap", "--", "bash"], env=env, cwd=str(gitdir), encoding="utf-8",
@@ -148,12 +155,12 @@ def test_shims_under_the_guarded_session_trust_its_lines(guardsh_bin: Path, guar
         child.sendline("touch t.tmp && rm t.tmp && echo removed-$((40+2))")
         child.expect_exact("removed-42")
         child.expect_exact("PROMPT> ")
-        child.sendline(f"{PY} {prog} f")
+        child.sendline(f"{PY} {prog} {keep}")  # outside the project: no undo lowers it (issue 14)
         child.expect_exact("rc 126")
         child.expect_exact("PROMPT> ")
     finally:
         child.close(force=True)
-    assert (gitdir / "f").exists() and not (gitdir / "t.tmp").exists()
+    assert keep.exists() and not (gitdir / "t.tmp").exists()
 
 
 def test_process_start_time_is_precise_enough_to_tell_files_made_just_before() -> None:
