@@ -109,7 +109,8 @@ def test_agent_through_guardsh(name: str, mode: str, guardsh_bin: Path, conforma
         pytest.skip("cannot isolate the network here (no network namespace, not even in a user namespace)")
     got = client.outputs(run, len(EVERYDAY) + len(DESTRUCTIVE))
     for command, want, have in zip(EVERYDAY, expected, got):
-        assert client.comparable(have) == client.comparable(want), f"{name} {mode}: {command!r} differs from bash\n bash:    {want!r}\n guardsh: {have!r}"
+        assert client.comparable(have) == client.comparable(want), \
+            f"{name} {mode}: {command!r} differs from bash\n bash:    {want!r}\n guardsh: {have!r}"
     assert (client.home / "notes" / "keep.txt").exists(), f"{name} {mode}: a destructive command ran"
     for command, have in zip(DESTRUCTIVE, got[len(EVERYDAY):]):
         text = str(have)
