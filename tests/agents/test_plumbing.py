@@ -104,17 +104,20 @@ def test_wrap_says_it_cannot_guard_codex(run_guardsh, tmp_path: Path) -> None:  
     assert b"login shell" in r.stderr and b"guardsh hook install codex" in r.stderr
 
 
-def test_shim_under_sh_c_judges_the_whole_text(run_guardsh, gitdir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_shim_under_sh_c_judges_the_whole_text(run_guardsh, gitdir: Path, guardsh_env,  # type: ignore[no-untyped-def]
+                                               lowering_off) -> None:
+    # rm f in the workspace must ask here, not be saved and let through (issue 14): lowering off
+    env = lowering_off(guardsh_env)
     prog = ("import subprocess, sys; r = subprocess.run(sys.argv[1], shell=True, capture_output=True, text=True); "
             "print(r.returncode, r.stdout.strip())")
-    r = run_guardsh("wrap", "--", PY, "-c", prog, "touch t.tmp && rm t.tmp && echo removed", cwd=str(gitdir))
+    r = run_guardsh("wrap", "--", PY, "-c", prog, "touch t.tmp && rm t.tmp && echo removed", cwd=str(gitdir), env=env)
     assert r.stdout.decode().strip() == "0 removed", r.stderr
     # a file that was there before the shell started is not the command's own, touched or not
-    r = run_guardsh("wrap", "--", PY, "-c", prog, "touch f && rm f && echo removed", cwd=str(gitdir))
+    r = run_guardsh("wrap", "--", PY, "-c", prog, "touch f && rm f && echo removed", cwd=str(gitdir), env=env)
     assert r.stdout.decode().startswith("126"), r.stderr
     assert (gitdir / "f").exists()
     # the shim must find exactly its own invocation in the text: a computed argument is judged alone
-    r = run_guardsh("wrap", "--", PY, "-c", prog, 'x=f; rm "$x"', cwd=str(gitdir))
+    r = run_guardsh("wrap", "--", PY, "-c", prog, 'x=f; rm "$x"', cwd=str(gitdir), env=env)
     assert r.stdout.decode().startswith("126") and (gitdir / "f").exists()
 
 
@@ -133,12 +136,13 @@ def test_approver_requests_show_the_agents_command(classify) -> None:  # type: i
 
 
 def test_shims_under_the_guarded_session_trust_its_lines(guardsh_bin: Path, guardsh_env: dict[str, str],
-                                                         gitdir: Path) -> None:
+                                                         gitdir: Path, lowering_off) -> None:  # type: ignore[no-untyped-def]
     """A program driving `bash` over a PTY under wrap (SWE-ReX) gets the guarded session; the rm shim
-    that a classified line starts is not asked about again, while a program's own rm still is."""
+    that a classified line starts is not asked about again, while a program's own rm still is
+    (with undo's lowering off: else rm f in the workspace is saved and let through, issue 14)."""
     import pexpect
 
-    env = dict(guardsh_env, TERM="dumb", PS1="PROMPT> ")
+    env = dict(lowering_off(guardsh_env), TERM="dumb", PS1="PROMPT> ")
     prog = gitdir.parent / "prog.py"
     prog.write_text("import subprocess, sys\nprint('rc', subprocess.run(['rm', sys.argv[1]]).returncode)\n")
     child = pexpect.spawn(str(guardsh_bin), ["wrap", "--", "bash"], env=env, cwd=str(gitdir), encoding="utf-8",
