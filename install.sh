@@ -4,6 +4,7 @@
 #   GUARDSH_BIN   where the guardsh launcher goes (default: /usr/local/bin as root, else ~/.local/bin)
 #   PYTHON        the interpreter (default: the fastest-starting Python 3.10+ with venv found)
 #   GUARDSH_DAEMON=1  also install and enable the resident classifier (systemd user unit)
+#   GUARDSH_CLIENT_TIMEOUT_MS  how long the native client waits for the daemon (default 10)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 home_dir="${GUARDSH_HOME:-$HOME/.local/share/guardsh}"
@@ -82,7 +83,8 @@ cc_bin="$(command -v cc || command -v gcc || true)"
 if [ -n "$cc_bin" ]; then
   mkdir -p "$home_dir/bin"
   if "$cc_bin" -O2 -o "$home_dir/bin/guardsh.tmp" "$here/native/guardsh-client.c" \
-       -DGUARDSH_LAUNCHER="\"$launcher\"" -DGUARDSH_PYTHON="\"$(readlink -f "$venv_py")\"" 2>/dev/null; then
+       -DGUARDSH_LAUNCHER="\"$launcher\"" -DGUARDSH_PYTHON="\"$(readlink -f "$venv_py")\"" \
+       -DGUARDSH_TIMEOUT_MS="${GUARDSH_CLIENT_TIMEOUT_MS:-10}" 2>/dev/null; then
     mv -f "$home_dir/bin/guardsh.tmp" "$home_dir/bin/guardsh"
     shell_target="$home_dir/bin/guardsh"
     echo "==> built the native client $shell_target (fast path: start the resident classifier with 'guardsh daemon install' or 'guardsh daemon start')"

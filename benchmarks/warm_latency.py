@@ -87,14 +87,21 @@ def main(argv: list[str] | None = None) -> int:
                          str(empty)))
             rows.append(("Python via the client, no daemon: client -c `ls`", [bash, "-c", "ls"],
                          [str(orphan), "-c", "ls"], str(empty)))
-            # warm-up and check: the fast rows are answered by the daemon, outputs match bash's
-            for label, base, other, stdin in rows:
-                got = subprocess.run(other, cwd=ws, env=dict(env, GUARDSH_CLIENT_DEBUG="1"), capture_output=True,
-                                     stdin=open(stdin, "rb"))
-                fell_back = b"guardsh-client: python path" in got.stderr
-                if label.startswith("client") and fell_back:
-                    sys.stderr.write(f"warm_latency.py: {label}: the daemon did not answer: {got.stderr[:300]!r}\n")
-                    return 1
+            # warm-up and check: the fast rows are answered by the daemon (on a busy machine an answer
+            # can miss the client's timeout: then that run took the Python path; see "answered" below)
+            def answered(other: list[str], stdin: str) -> tuple[bool, bytes]:
+                with open(stdin, "rb") as f:
+                    got = subprocess.run(other, cwd=ws, env=dict(env, GUARDSH_CLIENT_DEBUG="1"), capture_output=True,
+                                         stdin=f)
+                return b"guardsh-client: python path" not in got.stderr, got.stderr
+
+            for label, _base, other, stdin in rows:
+                if label.startswith("client"):
+                    results_ok = [answered(other, stdin) for _ in range(5)]
+                    if not any(ok for ok, _err in results_ok):
+                        sys.stderr.write(f"warm_latency.py: {label}: the daemon never answered: "
+                                         f"{results_ok[-1][1][:300]!r}\n")
+                        return 1
             times = {r[0]: ([], [], [], []) for r in rows}  # type: dict[str, tuple[list[int], list[int], list[int], list[int]]]
             load_before = os.getloadavg()[0]
             started = time.monotonic()
@@ -107,18 +114,23 @@ def main(argv: list[str] | None = None) -> int:
                         times[label][slot + 2].append(cpu)
             elapsed = time.monotonic() - started
             load_after = os.getloadavg()[0]
+            checks = [answered(other, stdin)[0] for label, _b, other, stdin in rows if label.startswith("client")
+                      for _ in range(10)]
+            answered_share = sum(checks) / len(checks)
         finally:
             daemon.terminate()
             daemon.wait()
     results = [{"label": label, **summarise(*times[label])} for label, *_ in rows]
     info = {"runs": opts.runs, "timeout_ms": opts.timeout_ms, "bash": bash, "cpus": os.cpu_count(),
-            "seconds": round(elapsed, 1), "load_average_1min": [load_before, load_after]}
+            "seconds": round(elapsed, 1), "load_average_1min": [load_before, load_after],
+            "answered_by_daemon": answered_share}
     if opts.json:
         json.dump({"info": info, "rows": results}, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
     print(f"warm path (native client + guardsh daemon), {opts.runs} interleaved runs each; client timeout "
-          f"{opts.timeout_ms} ms; {info['cpus']} CPUs; {info['seconds']} s; load average {load_before:.1f} -> {load_after:.1f}")
+          f"{opts.timeout_ms} ms; {info['cpus']} CPUs; {info['seconds']} s; load average {load_before:.1f} -> {load_after:.1f}; "
+          f"answered by the daemon (not the Python path) in a check after timing: {answered_share:.0%}")
     print()
     print("| what | bash median | median | p90 | extra (median of pairs) | extra p90 | ratio | extra CPU time |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")

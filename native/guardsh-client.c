@@ -10,7 +10,8 @@
  * The daemon is trusted only when: its socket directory is a real directory owned by the
  * expected user with no access for anyone else, the socket is a socket owned by that user,
  * SO_PEERCRED names that user, /proc/PID/exe is the expected interpreter, /proc/PID/cmdline is
- * "PYTHON -IS LAUNCHER daemon run ...", its environment has no LD_* variable and nothing traces it.
+ * "PYTHON -IS LAUNCHER daemon run" with at most --workers N and --socket-dir THIS_DIR, its
+ * environment has no LD_* variable and nothing traces it.
  *
  * "guardsh hook AGENT" takes the same path: the agent's JSON (read from stdin) goes to the daemon;
  * on its "print" the hook's answer is written to stdout, else the Python hook gets the same input
@@ -126,7 +127,7 @@ static int read_file(const char *path, char *buf, size_t size) {
 }
 
 /* Is the process at the other end the genuine daemon? */
-static int trusted_peer(int fd, uid_t want_uid) {
+static int trusted_peer(int fd, uid_t want_uid, const char *dir) {
     struct ucred cred;
     socklen_t len = sizeof cred;
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || len != sizeof cred) return 0;
@@ -148,6 +149,24 @@ static int trusted_peer(int fd, uid_t want_uid) {
         size_t l = strnlen(p, (size_t)(end - p));
         if (p + l >= end || strcmp(p, want[i]) != 0) return 0;
         p += l + 1;
+    }
+    /* and nothing else but its own options, the socket directory being this one: a genuine daemon
+       serving another directory must not lend its pid to an impostor that listens on ours */
+    while (p < end) {
+        size_t l = strnlen(p, (size_t)(end - p));
+        if (p + l >= end) return 0;
+        char *value = p + l + 1;
+        if (value >= end) return 0;
+        size_t vl = strnlen(value, (size_t)(end - value));
+        if (value + vl >= end) return 0;
+        if (strcmp(p, "--socket-dir") == 0) {
+            if (strcmp(value, dir) != 0) return 0;
+        } else if (strcmp(p, "--workers") == 0) {
+            if (vl == 0 || strspn(value, "0123456789") != vl) return 0;
+        } else {
+            return 0;
+        }
+        p = value + vl + 1;
     }
     snprintf(path, sizeof path, "/proc/%d/environ", (int)cred.pid);
     static char envbuf[262144];
@@ -273,7 +292,7 @@ int main(int argc, char **argv) {
     addr.sun_family = AF_UNIX;
     memcpy(addr.sun_path, sockpath, strlen(sockpath) + 1);
     if (connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0) fallback("connect failed (no daemon, or its backlog is full)");
-    if (!trusted_peer(fd, daemon_uid)) fallback("the daemon is not the genuine one"); /* checked before the environment is sent */
+    if (!trusted_peer(fd, daemon_uid, dir)) fallback("the daemon is not the genuine one"); /* checked before the environment is sent */
 
     char cwd[PATH_MAX], num[32];
     if (!getcwd(cwd, sizeof cwd)) fallback("no cwd");

@@ -412,9 +412,8 @@ class ConsoleUI:
             req = event["request"]
             if req["id"] in self.pending:
                 self.pending[req["id"]] = req
-                first = (render_preview(req.get("preview") or {}) or [""])[0]
                 self.say([("class:time", stamp()), ("class:dim", f" request {req['id']} previewed: "),
-                          ("", short(first, 140))])
+                          ("", short(preview_headline(req.get("preview") or {}), 140))])
         elif kind == "breaker":
             self.breaker = event
             if event.get("tripped"):
@@ -511,6 +510,19 @@ class ConsoleUI:
 PREVIEW_ROWS = 14  # preview lines shown beside a request (d shows them all)
 
 
+def preview_headline(preview: dict[str, Any]) -> str:
+    """One line for the history: the first finding of the preview."""
+    items = preview.get("items") or []
+    if preview.get("problem") or not items:
+        return str(preview.get("problem") or "nothing to preview")
+    item = items[0]
+    sections = item.get("sections") or []
+    first = item.get("problem") or (sections[0].get("summary") if sections else "") or \
+        next(iter(item.get("notes") or []), "nothing to show")
+    more = f" (+{len(items) - 1} more)" if len(items) > 1 else ""
+    return f"{item.get('command', '')}: {first}{more}"
+
+
 def preview_fragments(req: dict[str, Any], details: bool) -> Fragments:
     """The blast radius beside the request: "previewing…" until the waiter sends it (issue 15)."""
     if req.get("preview") is None:
@@ -518,6 +530,8 @@ def preview_fragments(req: dict[str, Any], details: bool) -> Fragments:
     lines = [visible(line) for line in render_preview(req["preview"])]
     shown = lines if details else lines[:PREVIEW_ROWS]
     out: Fragments = []
+    if req.get("uid", os.getuid()) != os.getuid():  # separate-user mode: the agent's side computed it
+        out.append(("class:warn", f"   preview  computed by the requester (uid {req['uid']}): as trustworthy as that user\n"))
     for k, line in enumerate(shown):
         bad = any(word in line for word in ("failed", "timed out", "not run:", "no preview:"))
         out += [("class:label", "   preview  " if k == 0 else "            "),

@@ -138,7 +138,9 @@ def format_record(r: Record, colour: bool = False) -> str:
         extra.append(f"saved first: guardsh undo {r['snapshot']}")
     if r.get("error"):
         extra.append(f"error: {r['error']}")
-    return line + ("\n    " + "; ".join(extra) if extra else "") + "\n"
+    preview = r.get("preview")  # what the approver was shown (issue 15): its first lines
+    shown = "".join(f"\n    | {p}" for p in preview[:6]) if isinstance(preview, list) else ""
+    return line + ("\n    " + "; ".join(extra) if extra else "") + shown + "\n"
 
 
 def _local(value: object) -> str:

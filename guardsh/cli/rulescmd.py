@@ -44,6 +44,7 @@ def test(paths: list[str]) -> int:
     rules = RuleSet(data, files)
     failures = check_examples(rules)
     examples = sum(len(r["hit"]) + len(r["miss"]) for r in rules.rules)
+    examples += sum(len(e["hit"]) + len(e["miss"]) for e in rules.other_examples)  # runners, env loaders, fallback
     for f in failures:
         sys.stdout.write(f + "\n")
     sys.stdout.write(f"{len(rules.rules)} rules, {examples} examples, {len(failures)} failed ({len(files)} files)\n")

@@ -54,22 +54,6 @@ class Classifier:
             self._sig = sig
         return self._rules
 
-    def code_signature(self) -> list[tuple[str, int, int]]:
-        """(file, size, mtime) of every guardsh module this process runs: an upgrade or an edit
-        of guardsh's own code makes the daemon restart (``server``) rather than answer with old code."""
-        import sys
-
-        sig = []
-        for name, module in sorted(sys.modules.items()):
-            path = getattr(module, "__file__", None) if name == "guardsh" or name.startswith("guardsh.") else None
-            if path:
-                try:
-                    st = os.stat(path)
-                    sig.append((path, st.st_size, st.st_mtime_ns))
-                except OSError:
-                    sig.append((path, -1, -1))
-        return sig
-
     def warm(self) -> None:
         """Load the rules and classify once, so that the first client does not pay for imports
         (done before the workers fork: they share what it loaded)."""

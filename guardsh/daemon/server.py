@@ -83,7 +83,42 @@ def _ppid(pid: int) -> int | None:
         return None
 
 
-def worker(listener: socket.socket, classifier: Classifier, code: list[tuple[str, int, int]]) -> None:
+class CodeWatch:
+    """guardsh's own code as this process runs it: (size, mtime) of every guardsh module file.
+    ``changed()``: a file this process loaded differs on disk now, or a module imported later
+    (lazily) comes from a file newer than the daemon: an upgrade or an edit, so the daemon must
+    not answer with the code it has in memory."""
+
+    def __init__(self) -> None:
+        import time
+
+        self.started = time.time_ns()
+        self.names: set[str] = set()
+        self.files: dict[str, tuple[int, int]] = {}
+        self.changed()
+
+    @staticmethod
+    def _stat(path: str) -> tuple[int, int]:
+        try:
+            st = os.stat(path)
+            return st.st_size, st.st_mtime_ns
+        except OSError:
+            return -1, -1
+
+    def changed(self) -> bool:
+        stale = False
+        for name, module in list(sys.modules.items()):
+            if name in self.names or not (name == "guardsh" or name.startswith("guardsh.")):
+                continue
+            self.names.add(name)
+            path = getattr(module, "__file__", None)
+            if path and path not in self.files:
+                self.files[path] = self._stat(path)
+                stale = stale or self.files[path][1] > self.started
+        return stale or any(self._stat(path) != st for path, st in self.files.items())
+
+
+def worker(listener: socket.socket, classifier: Classifier, code: CodeWatch) -> None:
     import signal
 
     served = 0
@@ -93,7 +128,7 @@ def worker(listener: socket.socket, classifier: Classifier, code: list[tuple[str
         except InterruptedError:
             continue
         with conn:
-            stale = classifier.code_signature() != code  # guardsh itself changed: restart on the new code
+            stale = code.changed()  # guardsh itself changed: restart on the new code
             try:
                 status = f"running pid {os.getppid()} worker {os.getpid()} served {served}"
                 handle(conn, classifier, status, stale)
@@ -146,7 +181,7 @@ def serve(directory: str, workers: int, self_paths: tuple[str, ...]) -> int:
     os.replace(pid_path + ".tmp", pid_path)
     classifier = Classifier(self_paths)
     classifier.warm()
-    code = classifier.code_signature()
+    code = CodeWatch()
     flush()
     children: set[int] = set()
     stopping = restart = False

@@ -138,6 +138,8 @@ class Classifier:
             return False
         skip = len(match.get("subcommand", ()))  # an unless entry reads args after the rule's subcommand
         for cond in rule["unless"]:
+            if "program" in cond and not any_match(cond["program"], cmd.program):
+                continue  # an unless entry for other programs (the rule's own program is indexed)
             if check(cond, cmd, view, ctx, skip):
                 return False
         return True

@@ -57,6 +57,9 @@ def derive(spec: dict[str, Any], cmd: Command, view: View, classifier: Classifie
            verdict: Verdict) -> dict[str, Any]:
     plan: dict[str, Any] = {"command": cmd.text or shlex.join(cmd.argv), "spec": spec["id"], "what": spec["what"],
                             "cwd": cmd.cwd or ctx.cwd, "steps": [], "problem": None, "notes": []}
+    if cmd.cwd is None:  # after a cd to a computed directory: previewing here would show the wrong place
+        plan["problem"] = "no preview: the directory it runs in is only known when the command runs"
+        return plan
     try:
         if "transform" in spec:
             plan["steps"] = [_step(transform(spec["transform"], cmd, view, classifier), "", spec["show"])]

@@ -141,8 +141,28 @@ def handle_script(cmd: Command, reader: Reader, out: Expansion, depth: int) -> N
     inner_text(cmd, text, f"script {path}", out, reader, depth, params)
 
 
+# Programs whose output is made to be eval'd and only sets environment variables (a shell's
+# startup files run ``eval "$(dircolors -b)"`` and ``eval "$(SHELL=/bin/sh lesspipe)"``): eval of
+# exactly their output runs no command.  The program itself is classified like any other.
+ENV_GENERATORS = frozenset({"dircolors", "lesspipe", "lessfile", "lesspipe.sh"})
+
+
+def _generated_env(word: Word) -> bool:
+    """``"$(PROG ARGS)"`` where PROG (after VAR=value assignments) prints only variable settings."""
+    if len(word.subs) != 1 or word.value.strip() not in (f"$({word.subs[0]})", f"`{word.subs[0]}`"):
+        return False
+    parts = word.subs[0].split()
+    while parts and "=" in parts[0] and not parts[0].startswith("="):
+        parts = parts[1:]
+    return bool(parts) and parts[0].rsplit("/", 1)[-1] in ENV_GENERATORS and not any(
+        ch in word.subs[0] for ch in ";&|<>$`(")
+
+
 def handle_eval(cmd: Command, reader: Reader, out: Expansion, depth: int) -> None:
     words = cmd.words[1:]
+    if len(words) == 1 and words[0].dynamic and _generated_env(words[0]):
+        out.commands.append(cmd)
+        return
     if any(w.dynamic for w in words):
         out.problem("eval of a string built at run time: guardsh cannot tell what runs", cmd)
         out.worsen("opaque")

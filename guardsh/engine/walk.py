@@ -1138,6 +1138,9 @@ FOLLOWED_PROGRAMS = frozenset({
     "cat", "ls", "grep", "head", "tail", "wc", "sort", "uniq", "date", "env", "id", "whoami", "uname",
     "touch", "mkdir", "rm", "rmdir", "tee", "cp", "mv", "install", "mktemp", "dirname", "basename", "realpath",
     "sleep", "bash", "sh",
+    # what start-up files run: they print, and write no file
+    "dircolors", "lesspipe", "lessfile", "tput", "locale", "uname", "hostname", "groups", "tty", "which",
+    "getconf", "umask", "ulimit", "complete", "compgen", "bind", "stty",
 })
 
 

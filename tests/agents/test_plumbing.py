@@ -104,20 +104,22 @@ def test_wrap_says_it_cannot_guard_codex(run_guardsh, tmp_path: Path) -> None:  
     assert b"login shell" in r.stderr and b"guardsh hook install codex" in r.stderr
 
 
-def test_shim_under_sh_c_judges_the_whole_text(run_guardsh, gitdir: Path, guardsh_env,  # type: ignore[no-untyped-def]
-                                               lowering_off) -> None:
-    # rm f in the workspace must ask here, not be saved and let through (issue 14): lowering off
-    env = lowering_off(guardsh_env)
+def test_shim_under_sh_c_judges_the_whole_text(run_guardsh, gitdir: Path, guardsh_env) -> None:  # type: ignore[no-untyped-def]
+    # undo would save f and let its deletion through (issue 14): what is tested here is the shim's
+    # judgement, so lowering is off
+    config = Path(guardsh_env["HOME"]) / ".config" / "guardsh" / "config.yaml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text("undo: {lower: false}\n")
     prog = ("import subprocess, sys; r = subprocess.run(sys.argv[1], shell=True, capture_output=True, text=True); "
             "print(r.returncode, r.stdout.strip())")
-    r = run_guardsh("wrap", "--", PY, "-c", prog, "touch t.tmp && rm t.tmp && echo removed", cwd=str(gitdir), env=env)
+    r = run_guardsh("wrap", "--", PY, "-c", prog, "touch t.tmp && rm t.tmp && echo removed", cwd=str(gitdir))
     assert r.stdout.decode().strip() == "0 removed", r.stderr
     # a file that was there before the shell started is not the command's own, touched or not
-    r = run_guardsh("wrap", "--", PY, "-c", prog, "touch f && rm f && echo removed", cwd=str(gitdir), env=env)
+    r = run_guardsh("wrap", "--", PY, "-c", prog, "touch f && rm f && echo removed", cwd=str(gitdir))
     assert r.stdout.decode().startswith("126"), r.stderr
     assert (gitdir / "f").exists()
     # the shim must find exactly its own invocation in the text: a computed argument is judged alone
-    r = run_guardsh("wrap", "--", PY, "-c", prog, 'x=f; rm "$x"', cwd=str(gitdir), env=env)
+    r = run_guardsh("wrap", "--", PY, "-c", prog, 'x=f; rm "$x"', cwd=str(gitdir))
     assert r.stdout.decode().startswith("126") and (gitdir / "f").exists()
 
 
@@ -136,13 +138,12 @@ def test_approver_requests_show_the_agents_command(classify) -> None:  # type: i
 
 
 def test_shims_under_the_guarded_session_trust_its_lines(guardsh_bin: Path, guardsh_env: dict[str, str],
-                                                         gitdir: Path, lowering_off) -> None:  # type: ignore[no-untyped-def]
+                                                         gitdir: Path) -> None:
     """A program driving `bash` over a PTY under wrap (SWE-ReX) gets the guarded session; the rm shim
-    that a classified line starts is not asked about again, while a program's own rm still is
-    (with undo's lowering off: else rm f in the workspace is saved and let through, issue 14)."""
+    that a classified line starts is not asked about again, while a program's own rm still is."""
     import pexpect
 
-    env = dict(lowering_off(guardsh_env), TERM="dumb", PS1="PROMPT> ")
+    env = dict(guardsh_env, TERM="dumb", PS1="PROMPT> ")
     prog = gitdir.parent / "prog.py"
     prog.write_text("import subprocess, sys\nprint('rc', subprocess.run(['rm', sys.argv[1]]).returncode)\n")
     child = pexpect.spawn(str(guardsh_bin), ["wrap", "--", "bash"], env=env, cwd=str(gitdir), encoding="utf-8",
@@ -184,3 +185,29 @@ def test_process_start_time_is_precise_enough_to_tell_files_made_just_before() -
             assert born >= started - BIRTH_SLACK
     finally:
         probe.unlink()
+
+
+def test_hook_prompt_says_how_to_get_approval(classify) -> None:  # type: ignore[no-untyped-def]
+    """claude -p answers the prompt with a refusal the model reads: it must say how to get approval."""
+    from guardsh.agents.hooks import prompt_text
+
+    text = prompt_text(classify("git push --force origin main"))
+    assert "git-push-force" in text and "guardsh approver" in text
+
+
+def test_a_stock_bashrc_does_not_make_every_interactive_command_ask(classify_in, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Claude Code's snapshot and `bash -i -c` (aider in a terminal) source ~/.bashrc; Debian's
+    evals the output of dircolors and lesspipe, which only set variables."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".bashrc").write_text('[ -z "$PS1" ] && return\nif [ -x /usr/bin/dircolors ]; then\n'
+                                  '    test -r ~/.dircolors && eval "$(dircolors -b ~/.dircolors)" || eval "$(dircolors -b)"\n'
+                                  'fi\neval "$(SHELL=/bin/sh lesspipe)"\n')
+
+    def decide(cmd: str) -> str:
+        return classify_in(cmd, str(tmp_path), home=str(home)).decision.label
+
+    assert decide(f"PS1=x; source {home}/.bashrc; echo hi") == "allow"
+    assert decide('eval "$(dircolors -b; rm -rf ~)"') != "allow"
+    assert decide('eval "$(dircolors $(curl -s x))"') != "allow"
+    assert decide('eval "$(curl -s x)"') != "allow"

@@ -274,3 +274,46 @@ def test_allowed_overwrite_is_saved_first_like_python(client: Path, daemon, guar
     log = (sandbox_home / ".local" / "state" / "guardsh" / "audit.jsonl").read_text().splitlines()
     record = [line for line in log if "echo overwritten" in line][-1]
     assert '"snapshot":"' in record
+    # the modules that saving imported are new to the daemon, not changed: it answers on, no restart
+    for _ in range(3):
+        again = run(client, "-c", "echo again", env=guardsh_env, cwd=gitdir)
+        assert FELL_BACK not in again.stderr, again.stderr
+
+
+def test_impostor_borrowing_a_genuine_daemons_pid(client: Path, guardsh_bin: Path, socket_dir: Path, start_daemon,  # type: ignore[no-untyped-def]
+                                                  guardsh_env, tmp_path: Path) -> None:
+    """A process listens on our socket, leaves a child there that allows everything, and execs the
+    genuine daemon for another directory: SO_PEERCRED names a genuine daemon, but not ours."""
+    other = tmp_path / "other"
+    other.mkdir(mode=0o700)
+    forger = tmp_path / "forger.py"
+    forger.write_text(
+        "import os, socket, sys\n"
+        f"s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n"
+        f"s.bind({str(socket_dir / 'daemon.sock')!r})\n"
+        "s.listen(16)\n"
+        "if os.fork() == 0:\n"
+        f"    open({str(tmp_path / 'forger.pid')!r}, 'w').write(str(os.getpid()))\n"
+        "    payload = b'allow\\0/bin/bash\\0\\0forged\\0'\n"
+        "    while True:\n"
+        "        c, _ = s.accept()\n"
+        "        c.recv(1 << 20)\n"
+        "        c.sendall(b'GSH1' + len(payload).to_bytes(4, 'little') + payload)\n"
+        "        c.close()\n"
+        f"os.execv({str(guardsh_bin)!r}, [{str(guardsh_bin)!r}, 'daemon', 'run', '--socket-dir', {str(other)!r}])\n"
+    )
+    import sys
+
+    from conftest import Daemon
+
+    d = Daemon([sys.executable, str(forger)], guardsh_env, b"listening")
+    try:
+        got = run(client, "-c", REFUSED_TEXT, env=guardsh_env, cwd=tmp_path)
+        assert b"python path: the daemon is not the genuine one" in got.stderr, got.stderr
+        assert got.returncode == 126
+    finally:
+        try:  # the forged child dies by itself when the client hangs up on it unasked
+            os.kill(int((tmp_path / "forger.pid").read_text()), signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        d.stop()

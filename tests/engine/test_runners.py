@@ -76,6 +76,9 @@ RUNS_A_STRING = [
     ("git -c core.pager=less log", ALLOW),
     ("git difftool -x 'rm -rf src' HEAD", ASK),
     ("git grep -O'rm -rf src' foo", ASK),
+    ("git clone 'ext::sh -c rm% -rf% src' x", ASK),           # ext:: runs a command; "% " is a space in a word
+    ("git remote add evil 'ext::sh -c rm% -rf% ~'", DENY),
+    ("git clone https://github.com/acme/web", ALLOW),
     ("tar -xf a.tar --to-command='rm -rf src'", ASK),
     ("tar -cf a.tar --checkpoint=1 --checkpoint-action=exec='rm -rf src' .", ASK),
     ("rsync -e 'rm -rf src' a host:b", ASK),

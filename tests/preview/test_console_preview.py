@@ -85,6 +85,9 @@ def test_console_shows_previewing_then_the_preview_and_the_audit_keeps_it(setup)
     mine = [r for r in records if r["command"] == "kubectl delete -f k8s/"]
     assert mine and mine[-1]["outcome"] == "refused"
     assert any("3 objects" in line for line in mine[-1]["preview"]), mine[-1]
+    from guardsh.audit.logcmd import format_record
+
+    assert "    | preview of: kubectl delete -f k8s/" in format_record(mine[-1])
     decisions = [json.loads(line) for line in (tmp / "state" / "guardsh" / "approvals.jsonl").read_text().splitlines()]
     assert any("3 objects" in line for line in decisions[-1]["preview"])
     assert [json.loads(line)["argv"] for line in (tmp / "fake.log").read_text().splitlines()] == [calls[0]["argv"]]

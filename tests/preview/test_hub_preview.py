@@ -64,3 +64,18 @@ def test_console_shows_previewing_then_the_result_with_escapes_visible() -> None
     failed = {"preview": {"items": [{"command": "c", "what": "w", "notes": [], "problem": None, "sections": [
         {"label": "", "command": "c --dry-run", "status": "failed", "summary": "failed (exit 1): boom", "lines": []}]}]}}
     assert ("class:warn", "  failed (exit 1): boom    [c --dry-run]\n") in preview_fragments(failed, False)
+
+
+def test_the_history_line_names_the_first_finding() -> None:
+    from guardsh.approval.console import preview_headline
+
+    assert preview_headline(preview(["a/b", "c/d"])) == "kubectl delete -f k8s/: 2 objects"
+    assert preview_headline({"problem": "the preview specs failed to load: x", "items": []}).startswith("the preview specs")
+    assert preview_headline({"items": []}) == "nothing to preview"
+
+
+def test_a_preview_from_another_users_requester_is_marked() -> None:
+    shown = "".join(t for _s, t in preview_fragments({"uid": os.getuid() + 1, "preview": preview(["pod/a"])}, False))
+    assert f"computed by the requester (uid {os.getuid() + 1})" in shown
+    mine = "".join(t for _s, t in preview_fragments({"uid": os.getuid(), "preview": preview(["pod/a"])}, False))
+    assert "computed by the requester" not in mine

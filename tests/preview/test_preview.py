@@ -131,6 +131,8 @@ def test_only_risky_commands_with_a_spec_are_planned(ruleset: RuleSet) -> None:
     assert [p["spec"] for p in plans] == ["git-clean"]
     unresolved = plan_previews(classifier.classify('kubectl delete -f "$DIR"', ctx), classifier, load_specs(), ctx)
     assert unresolved[0]["problem"] == "no preview: '$DIR' is only known when the command runs"
+    elsewhere = plan_previews(classifier.classify('cd "$X" && git clean -fd', ctx), classifier, load_specs(), ctx)
+    assert elsewhere[0]["problem"] == "no preview: the directory it runs in is only known when the command runs"
 
 
 # --- local previews: real rm, find, git, rsync ---------------------------------------------------------

@@ -79,6 +79,11 @@ CASES = [
     ("gh repo edit --visibility public --accept-visibility-change-consequences", ASK), ("glab repo delete acme/web", ASK),
     ("glab variable delete KEY", ASK), ("gh pr list", ALLOW), ("gh issue view 3", ALLOW), ("glab mr list", ALLOW),
     ("gh pr create --fill", ALLOW),
+    # VPNs and links, permanent deletes, Mercurial
+    ("tailscale down", ASK), ("wg-quick down wg0", ASK), ("ip link delete eth0", ASK), ("srm -r dir", ASK),
+    ("trash-empty", ASK), ("gio trash --empty", ASK), ("hg strip -r 5", ASK), ("hg update -C default", ASK),
+    ("tailscale status", ALLOW), ("ip link show", ALLOW), ("gio trash old.txt", ALLOW), ("hg status", ALLOW),
+    ("atlas clusters delete prod --force", ASK),   # MongoDB's atlas CLI: the destruction-verb fallback
     # data stays data
     ("echo rabbitmqctl reset", ALLOW), ("grep -rn 'vault kv delete' docs/", ALLOW),
     ("git commit -m 'flyway clean; rails db:drop'", ALLOW), ("man zpool", ALLOW),

@@ -20,14 +20,6 @@ from guardsh.engine.expansion import NOT_WRITTEN, SHELLS, Expansion, Reader, inn
 from guardsh.engine.globs import any_match, gmatch
 from guardsh.engine.model import Command, Redirect, Word
 
-
-def scan(lang: str, code: str) -> list[tuple[str, str]]:
-    """languages.scan, imported only when a runner hands code to a language (it compiles regexes)."""
-    from guardsh.engine.runners.languages import scan as scan_code
-
-    return scan_code(lang, code)
-
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
@@ -38,7 +30,19 @@ CODE_KINDS = frozenset({"code_file", "script"})
 def handle_runner(entries: dict[str, Any], cmd: Command, reader: Reader, out: Expansion, depth: int) -> bool:
     """Classify what ``cmd`` runs by its runner entries; True when the entry said what follows
     the options (the command is fully handled), False when it only read option values (the
-    program's own handler, if any, still runs)."""
+    program's own handler, if any, still runs).  A reader bug asks; it never crashes or allows."""
+    try:
+        return _handle_runner(entries, cmd, reader, out, depth)
+    except RecursionError:
+        raise
+    except Exception as e:  # noqa: BLE001 - any failure of a runner entry becomes "cannot analyse"
+        out.problem(f"guardsh could not read what {cmd.program} runs ({type(e).__name__})", cmd)
+        out.worsen("opaque")
+        out.commands.append(cmd)
+        return True
+
+
+def _handle_runner(entries: dict[str, Any], cmd: Command, reader: Reader, out: Expansion, depth: int) -> bool:
     words = cmd.words
     base = entries.get("")
     start = _skip(words, 1, base)
@@ -152,6 +156,7 @@ def _read_options(entry: dict[str, Any], words: tuple[Word, ...], i: int, end: i
     lang = entry.get("run") if entry.get("run") not in (None, "command", "shell", "stdin") else None
     lang = lang or (entry.get("stdin") if entry.get("stdin") != "shell" else None)
     skip = entry.get("skip", 0)
+    arg_kinds = entry.get("args")
     after_dashdash = entry.get("after_dashdash", False)
     has_run = "run" in entry
     n = end
@@ -173,6 +178,8 @@ def _read_options(entry: dict[str, Any], words: tuple[Word, ...], i: int, end: i
                 if i < n and words[i].value in kinds:
                     continue  # sg GROUP -c CMD: the runner's options after its own words
                 return i
+            if arg_kinds and not word.dynamic:
+                _arg(arg_kinds, word, plain, label, out, reader, depth, fired, lang)
             i += 1
             continue
         i += 1
@@ -217,6 +224,21 @@ def _read_options(entry: dict[str, Any], words: tuple[Word, ...], i: int, end: i
                     _value(kinds[opt], Word(w[j + 1:], word.dynamic), plain, label, out, reader, depth, fired, lang)
                 break
     return None
+
+
+def _arg(arg_kinds: dict[str, str], word: Word, plain: Command, label: str, out: Expansion, reader: Reader,
+         depth: int, fired: set[str], lang: str | None) -> None:
+    """A positional word that is code by its shape: git's ``ext::CMD ARGS`` URLs (``%`` escapes
+    a space, ``%%`` a percent sign)."""
+    for pattern, kind in arg_kinds.items():
+        if gmatch(pattern, word.value):
+            prefix = pattern.split("*", 1)[0]
+            value = word.value[len(prefix):]
+            if prefix == "ext::":  # arguments split at bare spaces; "% " is a space inside one
+                parts = value.replace("%%", "\0").replace("% ", "\1").split(" ")
+                value = join_words([Word(p.replace("\1", " ").replace("\0", "%")) for p in parts if p])
+            _value(kind, Word(value), plain, f"{label} {prefix}", out, reader, depth, fired, lang)
+            return
 
 
 def _without_options(words: tuple[Word, ...], tail: int, values: tuple[str, ...]) -> tuple[Word, ...]:
@@ -355,6 +377,8 @@ def _code_file(plain: Command, word: Word, label: str, out: Expansion, reader: R
 
 def _code(plain: Command, word: Word, lang: str, label: str, out: Expansion, reader: Reader, depth: int) -> None:
     """Code in a language: what it runs (shell text, a command) and the files it writes."""
+    from guardsh.engine.runners.languages import scan  # (imports re: only when a command holds code)
+
     if lang == "sql":  # the SQL reader of the database CLIs: each statement becomes `sql ...`
         from guardsh.engine.inline.sql import _sql_text
 

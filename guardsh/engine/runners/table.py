@@ -34,7 +34,7 @@ RUN_KINDS = ("command", "shell", "stdin")
 LANGUAGES = ("awk", "sed", "vim", "elisp", "gdb", "expect", "make", "ssm", "sql", "python", "js", "ruby", "perl", "php")
 OPTION_KINDS = RUN_KINDS + LANGUAGES + ("file", "script", "code_file", "hooks", "module")
 RUNNER_KEYS = ("value_options", "skip", "run", "after_dashdash", "options", "keep", "shell_words", "optional_value",
-               "examples", "stdin", "options_anywhere")
+               "examples", "stdin", "options_anywhere", "args")
 ENV_KINDS = ("shell", "file", "function", "opaque", "program")
 ENV_KEYS = ("kind", "programs", "language", "examples")
 FALLBACK_KEYS = ("verbs", "verb_flags", "safe_verbs", "dry_run", "max_depth", "examples")
@@ -107,6 +107,11 @@ def compile_runners(ck: Any, section: Any, data: dict[str, Any]) -> None:
                 opts = _options(ck, v, spec, where)
                 if opts is not None:
                     entry[k] = opts
+            elif k == "args":
+                if not isinstance(v, dict) or not v or any(kind not in OPTION_KINDS for kind in v.values()):
+                    ck.error(spec, None, where, f"must be a mapping of word pattern to kind ({', '.join(OPTION_KINDS)})")
+                else:
+                    entry[k] = {str(p): str(kind) for p, kind in v.items()}
             elif k == "examples":
                 seen = ck.__dict__.setdefault("runner_examples_seen", set())
                 if id(v) not in seen:  # an entry shared with a YAML alias carries its examples once
@@ -117,7 +122,7 @@ def compile_runners(ck: Any, section: Any, data: dict[str, Any]) -> None:
         entry["value_options"] = tuple(entry.get("value_options", ())) + tuple(
             o for o, kind in opts.items() if o != "+" and kind != "command" and o not in optional
             and o not in entry.get("value_options", ()))
-        if "run" not in entry and "options" not in entry and "stdin" not in entry:
+        if "run" not in entry and "options" not in entry and "stdin" not in entry and "args" not in entry:
             ck.error(spec, None, key, "says nothing runs: give 'run' (what follows the options) or 'options'")
             continue
         if entry.get("after_dashdash") and "run" not in entry:

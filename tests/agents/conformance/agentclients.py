@@ -102,12 +102,37 @@ def make_workspace(ws: Path) -> None:
     (ws / "src" / "util.py").write_text("X = 2\n")  # an unstaged change for git diff
 
 
+# The start-up files of a stock Debian/Ubuntu account (their lines that run anything): agents
+# source them (Claude Code's snapshot, Codex's login shell, bash -i -c).
+BASHRC = """\
+case $- in *i*) ;; *) return;; esac
+HISTCONTROL=ignoreboth
+shopt -s histappend checkwinsize
+[ -x /usr/bin/lesspipe ] && eval "$(SHELL=/bin/sh lesspipe)"
+if [ -x /usr/bin/dircolors ]; then
+    test -r ~/.dircolors && eval "$(dircolors -b ~/.dircolors)" || eval "$(dircolors -b)"
+    alias ls='ls --color=auto'
+    alias grep='grep --color=auto'
+fi
+alias ll='ls -alF'
+if [ -f ~/.bash_aliases ]; then . ~/.bash_aliases; fi
+"""
+PROFILE = """\
+if [ -n "$BASH_VERSION" ]; then
+    if [ -f "$HOME/.bashrc" ]; then . "$HOME/.bashrc"; fi
+fi
+if [ -d "$HOME/bin" ] ; then PATH="$HOME/bin:$PATH"; fi
+"""
+
+
 def fresh_home(home: Path) -> None:
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
     (home / "notes").mkdir()
     (home / "notes" / "keep.txt").write_text("the user's own notes, outside the project\n")
     (home / ".gitconfig").write_text("[user]\n\tname = Dev\n\temail = dev@example.com\n")
+    (home / ".bashrc").write_text(BASHRC)
+    (home / ".profile").write_text(PROFILE)
 
 
 def base_env(home: Path) -> dict[str, str]:
@@ -180,6 +205,14 @@ class Client:
 
     def run(self, mode: str, commands: list[str]) -> dict[str, Any]:
         raise NotImplementedError
+
+    def baseline_mode(self, mode: str) -> str:
+        """The run with the real bash that ``mode`` is compared with."""
+        return "bash"
+
+    def comparable(self, result: Any) -> Any:
+        """What must be identical to the real bash's run (everything, but for aider's terminal)."""
+        return result
 
     def outputs(self, run: dict[str, Any], n: int) -> list[Any]:
         results = run["results"]
@@ -295,10 +328,12 @@ class PythonClient(Client):
     def run(self, mode: str, commands: list[str]) -> dict[str, Any]:
         env = self.prepare()
         py = str(self.install() / "bin" / "python")
-        out = self.base / f"{mode}.json"
+        out = self.base / f"{getattr(self, 'label', mode)}.json"
         results = out.with_suffix(".results.json")
         results.unlink(missing_ok=True)
         argv = [py, str(HERE / self.driver), str(out.with_suffix(".script.json")), str(results)]
+        if getattr(self, "tty", False):
+            argv.append("--tty")
         if mode == "wrap":
             argv = [str(self.guardsh), "wrap", "--"] + argv
         run = jail("none", commands, argv, env, self.ws, out)
@@ -308,10 +343,25 @@ class PythonClient(Client):
 
 class Aider(PythonClient):
     name, driver = "aider-chat", "drive_aider.py"
-    # Scripted (no terminal), aider's /run is subprocess(shell=True): /bin/sh -c by its path, so
-    # only the shimmed tools reach guardsh.  In a terminal it is pexpect's $SHELL -i -c, whose
-    # interact() loses output of quick commands even with the real bash: not comparable here.
-    modes = ("wrap",)
+    # wrap: aider in a terminal, /run is $SHELL -i -c under pexpect (compared: what aider shows);
+    # wrap-no-tty: scripted, /run is subprocess(shell=True), /bin/sh -c by its path
+    modes = ("wrap", "wrap-no-tty")
+
+    def run(self, mode: str, commands: list[str]) -> dict[str, Any]:
+        self.tty = not mode.endswith("-no-tty")
+        self.label = mode
+        return super().run(mode.replace("-no-tty", ""), commands)
+
+    def baseline_mode(self, mode: str) -> str:
+        return "bash-no-tty" if mode.endswith("-no-tty") else "bash"
+
+    def comparable(self, result: Any) -> Any:
+        # in a terminal, aider shows a quick command's output only if it arrives after pexpect's
+        # interact() started: with the real bash it loses `cat README.md` now and then.  Only the
+        # exit status is aider's own; the refusal text is checked in full.
+        if isinstance(result, dict) and "terminal" in result:
+            return {"exit_code": result.get("exit_code")}
+        return result
 
 
 class SweRex(PythonClient):
