@@ -17,8 +17,9 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from typing import Any
+
+from guardsh.agents.files import replace_text
 
 EVENT_KEYS = {"PreToolUse": "pre_tool_use"}
 DEFAULT_TIMEOUT = 600
@@ -129,21 +130,4 @@ def _key(quoted: str) -> str:
 
 
 def _save(path: str, text: str) -> None:
-    directory = os.path.dirname(path) or "."
-    os.makedirs(directory, exist_ok=True)
-    try:
-        mode = os.stat(path).st_mode & 0o7777
-    except FileNotFoundError:
-        mode = 0o600
-    fd, tmp = tempfile.mkstemp(prefix=".guardsh-", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    replace_text(path, text, 0o600)

@@ -26,9 +26,9 @@ import re
 import shlex
 import shutil
 import sys
-import tempfile
 from typing import Any
 
+from guardsh.agents.files import replace_text
 from guardsh.agents.hookspec import AGENTS, ASK_MODES, EVENTS, MATCHER
 
 # how long an agent waits for the hook: longer than the approver's default wait (300 s)
@@ -138,24 +138,7 @@ def load(path: str) -> dict[str, Any] | None:
 
 def save(path: str, doc: dict[str, Any]) -> None:
     """Write atomically, keeping the file's mode (new files: 0644, directories made as needed)."""
-    directory = os.path.dirname(path) or "."
-    os.makedirs(directory, exist_ok=True)
-    try:
-        mode = os.stat(path).st_mode & 0o7777
-    except FileNotFoundError:
-        mode = 0o644
-    fd, tmp = tempfile.mkstemp(prefix=".guardsh-", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    replace_text(path, json.dumps(doc, indent=2, ensure_ascii=False) + "\n", 0o644)
 
 
 def _event_list(doc: dict[str, Any], agent: str, path: str, create: bool) -> list[Any] | None:
