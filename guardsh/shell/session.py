@@ -233,8 +233,13 @@ class Session:
         self.inner = InnerBash(bash, dict(os.environ))
         self._risk_cache: dict[str, str] = {}
         self._state: tuple[str, str, object] | None = None  # (cwd, definitions, the state they make)
+        self.baseline_env = dict(self.inner.env)
         if startup:
             self.run_startup(startup)
+        # the environment the session starts with (inherited, and what the start-up files
+        # exported): the user's, like the environment of a guardsh -c.  A loader variable in it
+        # (LESSOPEN, PAGER, ...) is not this session's text; one a later line sets or changes is.
+        self.baseline_env = dict(self.inner.env)
 
     def run_startup(self, files: list[str]) -> None:
         """Source the start-up files a real interactive bash reads (shell/startup.py), classified as
@@ -272,7 +277,11 @@ class Session:
 
         key = (self.inner.pwd, self.inner.definitions)
         if self._state is None or self._state[:2] != key:
-            self._state = key + (session_state(ctx, self.inner.definitions),)
+            state = session_state(ctx, self.inner.definitions)
+            for name, value in self.baseline_env.items():
+                if name in state.exported and state.vars.get(name) == value:
+                    state.exported.discard(name)  # still in the environment (ctx.env), as for -c
+            self._state = key + (state,)
         return self._state[2].copy()  # type: ignore[attr-defined]
 
     def risk_label(self, text: str) -> str:

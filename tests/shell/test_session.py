@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any, Iterator
@@ -353,3 +354,29 @@ def run_line(child: pexpect.spawn, line: str, prompt: str) -> str:
     out = child.before.replace("\r\n", "\n")
     first, _, rest = out.partition("\n")
     return rest.strip("\n") if first.strip() == line.strip() else out.strip("\n")
+
+
+def test_the_environment_the_session_starts_with_is_the_users(guardsh_bin: Path, session_env: dict[str, str],
+                                                              tmp_path: Path) -> None:
+    # a loader variable inherited or set by ~/.bashrc (Ubuntu's runs lesspipe for LESSOPEN) is the
+    # user's, as for guardsh -c; one a line of the session sets is followed
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "notes").mkdir()
+    filt = tmp_path / "filter"
+    # as lesspipe does: it names its program by a variable
+    filt.write_text('#!/bin/sh\nF=cat\nif [ -x ~/.lessfilter ]; then F=~/.lessfilter; fi\n"$F" "$1"\n')
+    filt.chmod(0o755)
+    subprocess.run(["git", "init", "-q", str(work)], check=True)
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".bashrc").write_text(f"PS1='P[home]> '\nexport LESSCLOSE='| {filt} %s'\n")
+    env = dict(session_env, TERM="dumb", HOME=str(home), LESSOPEN=f"| {filt} %s")
+    child = pexpect.spawn(str(guardsh_bin), [], env=env, cwd=str(work), encoding="utf-8", timeout=20)
+    try:
+        child.expect_exact("P[home]> ")
+        assert "No commits yet" in run_line(child, "git status", "P[home]> ")
+        out = run_line(child, f"export LESSOPEN='| rm -rf {work}/notes %s'; git status", "P[home]> ")
+        assert "guardsh: refused" in out and (work / "notes").is_dir()
+    finally:
+        child.close(force=True)
