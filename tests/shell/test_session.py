@@ -315,13 +315,15 @@ def first_prompt_and(argv: list[str], env: dict[str, str], cwd: Path, line: str)
 
 
 @pytest.mark.parametrize(("args", "prompt"), [([], "home"), (["--norc"], "env"), (["--rcfile", "RC2"], "rc2"),
-                                              (["--norc", "--rcfile", "RC2"], "env")],
-                         ids=["bashrc", "norc", "rcfile", "norc-rcfile"])
+                                              (["--norc", "--rcfile", "RC2"], "env"), (["-l"], "profile"),
+                                              (["--noprofile", "-l"], "env")],
+                         ids=["bashrc", "norc", "rcfile", "norc-rcfile", "login", "login-noprofile"])
 def test_startup_files_are_the_ones_bash_reads(guardsh_bin: Path, session_env: dict[str, str], tmp_path: Path,
                                                args: list[str], prompt: str) -> None:
     home = tmp_path / "home"
     home.mkdir()
     (home / ".bashrc").write_text("PS1='P[home]> '\nalias hi='echo hi-from-home'\n")
+    (home / ".profile").write_text("PS1='P[profile]> '\nalias hi='echo hi-from-profile'\n")
     (tmp_path / "rc2").write_text("PS1='P[rc2]> '\nalias hi='echo hi-from-rc2'\n")
     args = [str(tmp_path / "rc2") if a == "RC2" else a for a in args]
     env = dict(session_env, TERM="dumb", HOME=str(home), PS1="P[env]> ")
