@@ -59,8 +59,9 @@ def run_shell(argv0: str, args: list[str]) -> int:
 
             gc.enable()  # a long-lived session (guardsh.cli turned collection off for the -c path)
             from guardsh.shell.session import run_session  # the guarded interactive session
+            from guardsh.shell.startup import startup_files
 
-            return run_session(bash)
+            return run_session(bash, startup_files(bash, args, inv.login, inv.rcfile, argv0))
         stdin_data = _read_all(0)
         text = stdin_data.decode("utf-8", errors="replace")
     if text_hash(text) in trusted_hashes(os.environ):

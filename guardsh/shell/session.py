@@ -14,9 +14,13 @@ untouched, with no relay in between.  After each command a hook line (builtins o
 front end takes the terminal's foreground back only then, and gives it to bash before sending
 the next command.
 
+The start-up files a real interactive bash reads (``/etc/bash.bashrc`` and ``~/.bashrc``, or
+``--rcfile FILE``; the profiles for a login shell; none with ``--norc``/``--noprofile``) are
+classified like any line and sourced in the inner bash before the first prompt (shell/startup.py).
+
 Known differences from a bash at a prompt: the inner bash traps SIGINT (``trap -p`` shows it),
-so Ctrl-C kills the running command but the rest of a ``;`` list goes on; ``~/.bashrc`` is not
-sourced; the inner bash's own history is off (the editor keeps the history file).
+so Ctrl-C kills the running command but the rest of a ``;`` list goes on; the inner bash's own
+history is off (the editor keeps the history file); in POSIX mode (``sh``) ``$ENV`` is not read.
 
 Without a usable terminal type (``TERM=dumb`` or unset, or ``GUARDSH_SESSION=plain``) the front
 end is a plain line reader that prints the prompt bash would print: programs that drive a shell
@@ -222,13 +226,36 @@ def is_complete(text: str, bash: str) -> bool:
 # --- the session -----------------------------------------------------------------------------
 
 class Session:
-    def __init__(self, bash: str, config: Config, config_error: str | None) -> None:
+    def __init__(self, bash: str, config: Config, config_error: str | None, startup: list[str] | None = None) -> None:
         self.bash_path = bash
         self.config = config
         self.config_error = config_error
         self.inner = InnerBash(bash, dict(os.environ))
         self._risk_cache: dict[str, str] = {}
         self._state: tuple[str, str, object] | None = None  # (cwd, definitions, the state they make)
+        self.baseline_env = dict(self.inner.env)
+        if startup:
+            self.run_startup(startup)
+        # the environment the session starts with (inherited, and what the start-up files
+        # exported): the user's, like the environment of a guardsh -c.  A loader variable in it
+        # (LESSOPEN, PAGER, ...) is not this session's text; one a later line sets or changes is.
+        self.baseline_env = dict(self.inner.env)
+
+    def run_startup(self, files: list[str]) -> None:
+        """Source the start-up files a real interactive bash reads (shell/startup.py), classified as
+        any line is, before the first prompt.  Refused, none of them runs and the session goes on."""
+        from guardsh.shell.startup import source_text
+
+        text = source_text(files)
+        try:
+            allowed = self.decide(text)
+        except KeyboardInterrupt:
+            allowed = False
+        if not allowed:
+            sys.stderr.write("guardsh: the start-up files (" + ", ".join(files) + ") were not run\n")
+            return
+        # what the files may have changed that the session relies on: its history and SIGINT
+        self.inner.send_raw(text + "\nset +o history; builtin unset HISTFILE; builtin trap : INT")
 
     # classification, as in -c mode, in the state the inner bash is in now
     def verdict(self, text: str):  # type: ignore[no-untyped-def]
@@ -250,7 +277,11 @@ class Session:
 
         key = (self.inner.pwd, self.inner.definitions)
         if self._state is None or self._state[:2] != key:
-            self._state = key + (session_state(ctx, self.inner.definitions),)
+            state = session_state(ctx, self.inner.definitions)
+            for name, value in self.baseline_env.items():
+                if name in state.exported and state.vars.get(name) == value:
+                    state.exported.discard(name)  # still in the environment (ctx.env), as for -c
+            self._state = key + (state,)
         return self._state[2].copy()  # type: ignore[attr-defined]
 
     def risk_label(self, text: str) -> str:
@@ -525,13 +556,14 @@ def plain_terminal() -> bool:
     return os.environ.get("GUARDSH_SESSION") == "plain" or term in ("", "dumb")
 
 
-def run_session(bash: str) -> int:
-    """Entry point from shell.py: stdin is a terminal and there is no command."""
+def run_session(bash: str, startup: list[str] | None = None) -> int:
+    """Entry point from shell.py: stdin is a terminal and there is no command.  ``startup``: the
+    files a real interactive bash would read first (shell/startup.py)."""
     try:
         config, config_error = load_config(), None
     except ConfigError as e:
         config, config_error = Config(), str(e)
-    session = Session(bash, config, config_error)
+    session = Session(bash, config, config_error, startup)
     if plain_terminal():
         return session.run_plain()
     return session.run_editor()

@@ -146,8 +146,9 @@ def test_shims_under_the_guarded_session_trust_its_lines(guardsh_bin: Path, guar
     env = lowering_off(dict(guardsh_env, TERM="dumb", PS1="PROMPT> "))
     prog = gitdir.parent / "prog.py"
     prog.write_text("import subprocess, sys\nprint('rc', subprocess.run(['rm', sys.argv[1]]).returncode)\n")
-    child = pexpect.spawn(str(guardsh_bin), ["wrap", "--", "bash"], env=env, cwd=str(gitdir), encoding="utf-8",
-                          timeout=30)
+    # --norc: the session reads /etc/bash.bashrc as bash -i does, and that sets PS1
+    child = pexpect.spawn(str(guardsh_bin), ["wrap", "--", "bash", "--norc"], env=env, cwd=str(gitdir),
+                          encoding="utf-8", timeout=30)
     try:
         child.expect_exact("PROMPT> ")
         child.sendline("touch t.tmp && rm t.tmp && echo removed-$((40+2))")

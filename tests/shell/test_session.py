@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any, Iterator
@@ -15,7 +16,9 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\x1b[=>]")
 
 
 def spawn(guardsh_bin: Path, env: dict[str, str], cwd: Path, editor: bool = False,
-          dims: tuple[int, int] = (24, 80)) -> pexpect.spawn:
+          dims: tuple[int, int] = (24, 80), args: tuple[str, ...] = ("--norc",)) -> pexpect.spawn:
+    """guardsh on a terminal, prompting with PS1 from the environment: as bash, it reads no rc
+    file (/etc/bash.bashrc sets PS1) only with --norc."""
     env = dict(env)
     if editor:
         env.update(TERM="xterm")
@@ -24,7 +27,7 @@ def spawn(guardsh_bin: Path, env: dict[str, str], cwd: Path, editor: bool = Fals
         env["TERM"] = "dumb"
     env.pop("PROMPT_COMMAND", None)
     env["PS1"] = PROMPT
-    child = pexpect.spawn(str(guardsh_bin), [], env=env, cwd=str(cwd), encoding="utf-8",
+    child = pexpect.spawn(str(guardsh_bin), list(args), env=env, cwd=str(cwd), encoding="utf-8",
                           timeout=20, dimensions=dims)
     return child
 
@@ -220,10 +223,16 @@ SCRIPT = [
 class Harness:
     """What SWE-ReX does: spawn the shell, set PS1, send a command, read until PS1, ask $?."""
 
-    def __init__(self, argv: list[str], env: dict[str, str], cwd: Path) -> None:
+    def __init__(self, argv: list[str], env: dict[str, str], cwd: Path, handshake: str = "initialized") -> None:
+        if handshake == "swe-rex-1.4":
+            # SWE-ReX 1.4 (runtime/local.py BashSession.start): PS1 is in the environment, the
+            # setup line is sent without waiting for anything, then it reads until PS1: the
+            # shell's first prompt must be the rc file's, not PS1, or every read is one late
+            env = dict(env, PS1=PS1, PS2="", PS0="")
         self.shell = pexpect.spawn(argv[0], argv[1:], env=env, cwd=str(cwd), encoding="utf-8", echo=False, timeout=20)
-        self.shell.sendline("echo 'fully_initialized'")
-        self.shell.expect_exact("fully_initialized\r\n")  # the echoed command line does not match
+        if handshake == "initialized":
+            self.shell.sendline("echo 'fully_initialized'")
+            self.shell.expect_exact("fully_initialized\r\n")  # the echoed command line does not match
         self.shell.sendline(f"umask 002; export PS1='{PS1}'; export PS2=''; export PS0=''")
         self.shell.expect_exact(PS1)
 
@@ -250,17 +259,28 @@ class Harness:
         self.shell.close(force=True)
 
 
+# a stock Ubuntu ~/.bashrc's lines that matter here: its own prompt, and aliases
+HOME_BASHRC = """\
+case $- in *i*) ;; *) return;; esac
+PS1='${debian_chroot:+($debian_chroot)}\\u@\\h:\\w\\$ '
+alias ll='ls -alF'
+"""
+
+
+@pytest.mark.parametrize("handshake", ["initialized", "swe-rex-1.4"])
 def test_swe_rex_like_harness_gets_what_plain_bash_gives(guardsh_bin: Path, session_env: dict[str, str],
-                                                         tmp_path: Path) -> None:
+                                                         tmp_path: Path, handshake: str) -> None:
+    # bash at a terminal is interactive and reads /etc/bash.bashrc and ~/.bashrc: so does guardsh
     results: dict[str, list[tuple[str, int]]] = {}
-    for name, argv in (("bash", ["/bin/bash", "--norc", "--noprofile"]), ("guardsh", [str(guardsh_bin)])):
+    for name, argv in (("bash", ["/bin/bash"]), ("guardsh", [str(guardsh_bin)])):
         work = tmp_path / name
         (work / "sub").mkdir(parents=True)
+        (work / ".bashrc").write_text(HOME_BASHRC)
         env = dict(session_env, TERM="dumb", HOME=str(work))
         env.pop("PS1", None)
-        harness = Harness(argv, env, work)
+        harness = Harness(argv, env, work, handshake)
         try:
-            results[name] = [harness.run(cmd) for cmd in SCRIPT]
+            results[name] = [harness.run(cmd) for cmd in SCRIPT + ["ll -d sub | wc -l"]]
             if name == "guardsh":  # the gated command: refused, nothing deleted, $? 126
                 (work / "precious").mkdir()
                 output, code = harness.run("rm -rf precious")
@@ -272,3 +292,93 @@ def test_swe_rex_like_harness_gets_what_plain_bash_gives(guardsh_bin: Path, sess
         want = (want[0].replace(str(tmp_path / "bash"), "W"), want[1])
         got = (got[0].replace(str(tmp_path / "guardsh"), "W"), got[1])
         assert got == want, cmd
+
+
+# --- start-up files, read as bash reads them -------------------------------------------------
+
+def first_prompt_and(argv: list[str], env: dict[str, str], cwd: Path, line: str) -> tuple[str, str]:
+    """The shell's first prompt (``P[...]> ``), and what ``line`` prints."""
+    child = pexpect.spawn(argv[0], argv[1:], env=env, cwd=str(cwd), encoding="utf-8", echo=False, timeout=20)
+    try:
+        sent = line + "; echo 'end''-of-line'"
+        child.sendline(sent)
+        child.expect_exact("end-of-line\r\n")  # the echoed line does not match
+        text = ANSI.sub("", child.before).replace("\r\n", "\n")
+        prompt = re.match(r"P\[\w+\]> ", text)
+        assert prompt, text
+        rest = text[prompt.end():]
+        if rest.startswith(sent):  # bash's line editor echoes the line
+            rest = rest[len(sent):].lstrip("\n")
+        return prompt.group(), rest
+    finally:
+        child.close(force=True)
+
+
+@pytest.mark.parametrize(("args", "prompt"), [([], "home"), (["--norc"], "env"), (["--rcfile", "RC2"], "rc2"),
+                                              (["--norc", "--rcfile", "RC2"], "env"), (["-l"], "profile"),
+                                              (["--noprofile", "-l"], "env")],
+                         ids=["bashrc", "norc", "rcfile", "norc-rcfile", "login", "login-noprofile"])
+def test_startup_files_are_the_ones_bash_reads(guardsh_bin: Path, session_env: dict[str, str], tmp_path: Path,
+                                               args: list[str], prompt: str) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".bashrc").write_text("PS1='P[home]> '\nalias hi='echo hi-from-home'\n")
+    (home / ".profile").write_text("PS1='P[profile]> '\nalias hi='echo hi-from-profile'\n")
+    (tmp_path / "rc2").write_text("PS1='P[rc2]> '\nalias hi='echo hi-from-rc2'\n")
+    args = [str(tmp_path / "rc2") if a == "RC2" else a for a in args]
+    env = dict(session_env, TERM="dumb", HOME=str(home), PS1="P[env]> ")
+    seen = {}
+    for name, argv in (("bash", ["/bin/bash"] + args), ("guardsh", [str(guardsh_bin)] + args)):
+        seen[name] = first_prompt_and(argv, env, tmp_path, "hi 2>&1 | sed 's/^.*: hi/hi/'")
+    assert seen["bash"][0] == f"P[{prompt}]> "
+    assert seen["guardsh"] == seen["bash"]
+
+
+def test_a_startup_file_is_classified_and_refused_like_any_line(guardsh_bin: Path, session_env: dict[str, str],
+                                                                tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    (home / "notes").mkdir(parents=True)
+    (home / ".bashrc").write_text("PS1='P[home]> '\nrm -rf ~/notes\n")
+    env = dict(session_env, TERM="dumb", HOME=str(home), PS1="P[env]> ")
+    child = pexpect.spawn(str(guardsh_bin), [], env=env, cwd=str(tmp_path), encoding="utf-8", timeout=20)
+    try:
+        child.expect_exact("P[env]> ")  # nothing of it ran: not the prompt it sets either
+        assert "guardsh: refused" in child.before and "were not run" in child.before
+        assert (home / "notes").is_dir()
+        assert run_line(child, "echo still-here", "P[env]> ") == "still-here"
+    finally:
+        child.close(force=True)
+
+
+def run_line(child: pexpect.spawn, line: str, prompt: str) -> str:
+    child.sendline(line)
+    child.expect_exact(prompt)
+    out = child.before.replace("\r\n", "\n")
+    first, _, rest = out.partition("\n")
+    return rest.strip("\n") if first.strip() == line.strip() else out.strip("\n")
+
+
+def test_the_environment_the_session_starts_with_is_the_users(guardsh_bin: Path, session_env: dict[str, str],
+                                                              tmp_path: Path) -> None:
+    # a loader variable inherited or set by ~/.bashrc (Ubuntu's runs lesspipe for LESSOPEN) is the
+    # user's, as for guardsh -c; one a line of the session sets is followed
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "notes").mkdir()
+    filt = tmp_path / "filter"
+    # as lesspipe does: it names its program by a variable
+    filt.write_text('#!/bin/sh\nF=cat\nif [ -x ~/.lessfilter ]; then F=~/.lessfilter; fi\n"$F" "$1"\n')
+    filt.chmod(0o755)
+    subprocess.run(["git", "init", "-q", str(work)], check=True)
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".bashrc").write_text(f"PS1='P[home]> '\nexport LESSCLOSE='| {filt} %s'\n")
+    env = dict(session_env, TERM="dumb", HOME=str(home), LESSOPEN=f"| {filt} %s")
+    child = pexpect.spawn(str(guardsh_bin), [], env=env, cwd=str(work), encoding="utf-8", timeout=20)
+    try:
+        child.expect_exact("P[home]> ")
+        assert "No commits yet" in run_line(child, "git status", "P[home]> ")
+        out = run_line(child, f"export LESSOPEN='| rm -rf {work}/notes %s'; git status", "P[home]> ")
+        assert "guardsh: refused" in out and (work / "notes").is_dir()
+    finally:
+        child.close(force=True)

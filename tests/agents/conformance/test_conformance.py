@@ -55,13 +55,6 @@ KNOWN_GAPS: dict[tuple[str, str], str] = {
                                    "tools (rm, git, ...) reach guardsh, and find -delete runs",
 }
 
-# modes that fail only now and then (a race the suite shows but cannot make deterministic)
-FLAKY_GAPS: dict[tuple[str, str], str] = {
-    ("swe-rex", "wrap"): "the guarded session does not read /etc/bash.bashrc and ~/.bashrc as bash -i does, so its "
-                         "first prompt is SWE-ReX's PS1 (bash's is the rc file's); when SWE-ReX's setup line arrives "
-                         "after that prompt, it reads every command's output one command late",
-}
-
 _baselines: dict[str, list[Any]] = {}
 
 
@@ -98,8 +91,6 @@ def test_agent_through_guardsh(name: str, mode: str, guardsh_bin: Path, conforma
                                request: pytest.FixtureRequest) -> None:
     if (name, mode) in KNOWN_GAPS:
         request.applymarker(pytest.mark.xfail(reason=KNOWN_GAPS[(name, mode)], strict=True))
-    if (name, mode) in FLAKY_GAPS:
-        request.applymarker(pytest.mark.xfail(reason=FLAKY_GAPS[(name, mode)], strict=False))
     client = client_for(name, guardsh_bin, conformance_base)
     expected = baseline(client, mode)
     started = time.monotonic()
