@@ -7,10 +7,14 @@ import os
 import sys
 
 from guardsh.engine.classify import Classifier
-from guardsh.engine.config import ConfigError, load_config
+from guardsh.engine.config import Config, ConfigError, load_config
 from guardsh.engine.context import Context
 from guardsh.engine.report import human_check
 from guardsh.engine.rules import RuleError, load_rules
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from guardsh.engine.model import Verdict
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,8 +50,29 @@ def main(args: list[str]) -> int:
         sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
     else:
         sys.stdout.write(human_check(verdict))
+        saved = _saved_first(verdict, config, cwd)
+        if saved:
+            sys.stdout.write(saved)
         if preview is not None:
             from guardsh.preview.show import render
 
             sys.stdout.write("\n".join(render(preview)) + "\n")
     return 0
+
+
+def _saved_first(verdict: Verdict, config: Config, cwd: str) -> str:
+    """What undo would do about an ``ask`` when the command really runs (issue 14): the decision
+    above is the rules'; ``guardsh -c`` saves a lowerable destruction first and lets it run."""
+    from guardsh.engine.model import Decision
+    from guardsh.engine.undoplan import lowerable, plan
+
+    settings = config.undo
+    if verdict.decision != Decision.ASK or not settings.get("enabled", True):
+        return ""
+    ctx = Context(cwd, config)
+    found = plan(verdict, ctx.home)
+    if found.empty or lowerable(verdict, found, ctx, bool(settings.get("lower", True)),
+                                bool(settings.get("lower_outside_workspace", False))) is not None:
+        return ""
+    return ("undo:     when it runs, guardsh saves what it destroys first and lets it through as reversible;\n"
+            "          guardsh undo takes it back\n")

@@ -376,3 +376,16 @@ def test_rm_through_a_symlink_with_a_slash_saves_what_it_points_to(run_guardsh: 
     assert (repo / "alias").is_symlink() and not (repo / "src" / "main.py").exists()
     undo(run_guardsh, repo, env)
     assert fingerprint(repo) == before
+
+
+def test_check_says_what_undo_will_do(run_guardsh: Run, repo: Path, env: dict[str, str],
+                                      lowering_off: Callable[[dict[str, str]], dict[str, str]]) -> None:
+    """guardsh check shows the rules' decision, and that guardsh -c would save and let it through."""
+    out = run_guardsh("check", "--", "rm -rf src", cwd=str(repo), env=env).stdout.decode()
+    assert "decision: ask" in out and "saves what it destroys first" in out
+    assert "saves what it destroys" not in run_guardsh("check", "--", "rm -rf src", cwd=str(repo),
+                                                       env=lowering_off(env)).stdout.decode()
+    assert "saves what it destroys" not in run_guardsh("check", "--", "git push --force origin main",
+                                                       cwd=str(repo), env=env).stdout.decode()
+    shown = run_guardsh("check", "--json", "--", "rm -rf src", cwd=str(repo), env=env).stdout.decode()
+    assert "saves" not in shown  # the JSON shape is the verdict's alone
