@@ -546,8 +546,6 @@ class Walker:
             if id(done) not in self.budget.effected:
                 self.budget.effected.add(id(done))
                 file_effects(self, done, st)
-                if not st.fs.changed and not leaves_disk_alone(done):
-                    st.fs.changed = True
 
     def expand(self, tok: Token, st: State) -> list[Word]:
         if not needs_expansion(tok.raw):
@@ -1098,17 +1096,25 @@ def _maybe(w: Walker, path: str, content: Any) -> Any:
     return content
 
 
-# Programs that never write a file (their redirections aside): while only these have run, the disk
-# is as the command found it. Anything else, a program guardsh does not know included, may have.
+# Programs that never write a file themselves (their redirections are recorded as created): while
+# only these have run, the disk is as the command found it (FileView.changed). Anything else, a
+# program guardsh does not know included, may have written something.
 NO_DISK_WRITES = frozenset({
-    "echo", "printf", "cat", "ls", "pwd", "cd", "pushd", "popd", "dirs", "true", "false", ":", "test", "[", "[[",
-    "grep", "egrep", "fgrep", "rg", "head", "tail", "wc", "cut", "tr", "sort", "uniq", "date", "whoami", "id",
-    "printenv", "which", "type", "command", "stat", "file", "du", "df", "basename", "dirname", "realpath",
-    "readlink", "sleep", "export", "declare", "local", "readonly", "unset", "set", "shopt", "alias", "read",
-    "shift", "hash", "uname", "hostname", "tree", "diff", "cmp", "md5sum", "sha256sum", "sha1sum", "less", "more",
+    "", "echo", "printf", "cat", "ls", "pwd", "cd", "pushd", "popd", "dirs", "true", "false", ":", "test", "[",
+    "[[", "grep", "egrep", "fgrep", "rg", "head", "tail", "wc", "cut", "tr", "sort", "uniq", "date", "whoami", "id",
+    "printenv", "env", "which", "type", "command", "builtin", "stat", "file", "du", "df", "basename", "dirname",
+    "realpath", "readlink", "sleep", "export", "declare", "typeset", "local", "readonly", "unset", "set", "shopt",
+    "alias", "unalias", "read", "shift", "hash", "trap", "return", "exit", "source", ".", "eval", "exec", "wait",
+    "jobs", "uname", "hostname", "tree", "diff", "cmp", "md5sum", "sha256sum", "sha1sum", "less", "more",
+    # what start-up files run: they print, and write no file
+    "dircolors", "lesspipe", "lessfile", "tput", "locale", "groups", "tty", "getconf", "umask", "ulimit",
+    "complete", "compgen", "bind", "stty",
 })
 GIT_READS = frozenset({"status", "log", "diff", "show", "rev-parse", "ls-files", "blame", "grep", "describe",
                        "shortlog", "cat-file", "ls-tree", "remote", "branch", "tag"})
+# Programs that write files, whose effects the walk follows (file_effects): after them guardsh still
+# knows what is on the disk; after any other writer it does not (FileView.foreign).
+EFFECTS_FOLLOWED = frozenset({"touch", "mkdir", "rm", "rmdir", "tee", "cp", "mv", "install", "mktemp", "bash", "sh"})
 
 
 def leaves_disk_alone(cmd: Command) -> bool:
@@ -1129,24 +1135,13 @@ def leaves_disk_alone(cmd: Command) -> bool:
 # Directories under HOME where a new file is configuration that runs later (startup, autostart,
 # credentials): a new file there is not "the command's own".
 FRESH_EXCLUDED_HOME_DIRS = (".config", ".local", ".ssh", ".aws", ".kube", ".gnupg", ".docker", ".git")
-# Programs whose effects on files the walk follows, or that write no files: after any other
-# program, the disk may hold what guardsh does not know of (FileView.foreign).
-FOLLOWED_PROGRAMS = frozenset({
-    "", "echo", "printf", "true", "false", ":", "test", "[", "cd", "pwd", "pushd", "popd", "export", "unset",
-    "set", "shopt", "local", "declare", "typeset", "readonly", "alias", "unalias", "type", "hash", "command",
-    "builtin", "trap", "return", "exit", "source", ".", "eval", "exec", "shift", "wait", "jobs", "read",
-    "cat", "ls", "grep", "head", "tail", "wc", "sort", "uniq", "date", "env", "id", "whoami", "uname",
-    "touch", "mkdir", "rm", "rmdir", "tee", "cp", "mv", "install", "mktemp", "dirname", "basename", "realpath",
-    "sleep", "bash", "sh",
-    # what start-up files run: they print, and write no file
-    "dircolors", "lesspipe", "lessfile", "tput", "locale", "uname", "hostname", "groups", "tty", "which",
-    "getconf", "umask", "ulimit", "complete", "compgen", "bind", "stty",
-})
 
 
 def file_effects(w: Walker, cmd: Command, st: State) -> None:
-    if cmd.program not in FOLLOWED_PROGRAMS or cmd.program == "cp" and _links(cmd.words[1:]):
-        st.fs.foreign = True
+    if not leaves_disk_alone(cmd):
+        st.fs.changed = True
+        if cmd.program not in EFFECTS_FOLLOWED or cmd.program == "cp" and _links(cmd.words[1:]):
+            st.fs.foreign = True
     if any(v.startswith(("ssh ", "kubectl ", "oc ", "docker ", "podman ", "nerdctl ")) for v in cmd.via):
         return  # on another machine or in a container: not this filesystem
     cwd = cmd.cwd
