@@ -16,6 +16,7 @@ import stat
 MAX_FILE = 16 * 1024 * 1024  # bytes hashed for one file
 MAX_ENTRIES = 5000  # files and directories looked at under one directory
 MAX_BYTES = 64 * 1024 * 1024  # bytes hashed under one directory
+MAX_DEPTH = 64  # directory levels below it (deeper: not recoverable, rather than a deep recursion)
 
 
 class Index:
@@ -194,7 +195,9 @@ def recoverable(index: Index, path: str) -> bool:
     return _dir_matches(index, rel, path, budget)
 
 
-def _dir_matches(index: Index, rel: str, path: str, budget: list[int]) -> bool:
+def _dir_matches(index: Index, rel: str, path: str, budget: list[int], depth: int = 0) -> bool:
+    if depth > MAX_DEPTH:
+        return False
     try:
         items = list(os.scandir(path))
     except OSError:
@@ -213,7 +216,7 @@ def _dir_matches(index: Index, rel: str, path: str, budget: list[int]) -> bool:
         if stat.S_ISDIR(st.st_mode):
             if sub_rel in index.entries:
                 return False  # a submodule (gitlink)
-            if not _dir_matches(index, sub_rel, item.path, budget):
+            if not _dir_matches(index, sub_rel, item.path, budget, depth + 1):
                 return False
         else:
             budget[1] -= st.st_size

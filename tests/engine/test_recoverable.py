@@ -105,3 +105,13 @@ def test_a_corrupt_index_is_not_trusted(classify_in: Callable[..., Verdict], rep
     (repo / ".git" / "index").write_bytes(data[:40])
     assert classify_in("rm notes.txt", str(repo)).risk >= Risk.DESTRUCTIVE
     assert gitindex.parse_index(b"DIRC\0\0\0\x09" + b"\0" * 8) is None
+
+
+def test_a_very_deep_tree_is_not_walked_to_the_bottom(classify_in: Callable[..., Verdict], repo: Path) -> None:
+    deep = repo / "src" / "pkg"
+    for _ in range(gitindex.MAX_DEPTH + 5):
+        deep = deep / "d"
+    deep.mkdir(parents=True)
+    (deep / "leaf.py").write_text("x\n")
+    git(repo, "add", "-A")
+    assert classify_in("rm -rf src", str(repo)).risk >= Risk.DESTRUCTIVE  # judged as before, no crash
