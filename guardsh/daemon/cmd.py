@@ -17,7 +17,7 @@ from guardsh.daemon.server import PID_NAME, serve, socket_path
 UNIT_NAME = "guardsh-daemon.service"
 LAUNCHER_MARKER = b"guardsh-launcher"
 USAGE = """\
-usage: guardsh daemon start | stop | status | run [--socket-dir DIR] [--workers N]
+usage: guardsh daemon start | stop | status | run [--socket-dir DIR] [--workers N] [--idle-exit SECONDS]
        guardsh daemon install [--no-enable] | uninstall     the systemd user unit
 """
 
@@ -27,20 +27,22 @@ def main(args: list[str]) -> int:
         sys.stdout.write(USAGE)
         return 0 if args else 2
     verb, rest = args[0], args[1:]
-    directory, workers, enable = paths.daemon_dir(), max(2, os.cpu_count() or 2), True
+    directory, workers, enable, idle_exit = paths.daemon_dir(), max(2, os.cpu_count() or 2), True, 0
     while rest:
         opt = rest.pop(0)
         if opt == "--socket-dir" and rest:
             directory = os.path.abspath(rest.pop(0))
         elif opt == "--workers" and rest and rest[0].isdigit():
             workers = max(1, int(rest.pop(0)))
+        elif opt == "--idle-exit" and rest and rest[0].isdigit() and verb == "run":
+            idle_exit = int(rest.pop(0))
         elif opt == "--no-enable" and verb == "install":
             enable = False
         else:
             sys.stderr.write(f"guardsh daemon: unknown option {opt!r}\n{USAGE}")
             return 2
     if verb == "run":
-        return serve(directory, workers, (sys.argv[0],))
+        return serve(directory, workers, (sys.argv[0],), idle_exit)
     if verb == "status":
         line = status(directory)
         if line is None:
