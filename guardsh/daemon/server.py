@@ -166,10 +166,6 @@ def bind(directory: str) -> socket.socket:
     return sock
 
 
-class _Stop(Exception):
-    pass
-
-
 class Activity:
     """When a worker last answered, shared by the workers and the master (one page mapped before
     the workers fork): the master stops a daemon started on demand that has been idle too long."""
@@ -214,6 +210,36 @@ def _socket_is(path: str, ino: int) -> bool:
         return False
 
 
+def _stop_workers(children: set[int], grace: float = 5.0) -> None:
+    """SIGTERM to every worker, then wait for them (SIGKILL for one still there after ``grace``)."""
+    import signal
+    import time
+
+    for pid in children:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + grace
+    left = set(children)
+    while left:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid:
+            left.discard(pid)
+            continue
+        if time.monotonic() > deadline:
+            for pid in left:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            deadline = float("inf")
+        signal.sigtimedwait({signal.SIGCHLD}, 0.05)
+
+
 def serve(directory: str, workers: int, self_paths: tuple[str, ...], idle_exit: float = 0) -> int:
     """Run the daemon in the foreground until SIGTERM/SIGINT; with ``idle_exit`` (seconds; how
     the native client starts it on demand) also once no client has been answered for that long.
@@ -240,38 +266,35 @@ def serve(directory: str, workers: int, self_paths: tuple[str, ...], idle_exit: 
     activity = Activity()
     flush()
     children: set[int] = set()
-    stopping = restart = False
+    restart = False
     tick = min(idle_exit / 4, 30.0) if idle_exit > 0 else 30.0
-
-    def stop(sig: int, _frame: object) -> None:
-        nonlocal stopping, restart
-        stopping = True
-        restart = sig == signal.SIGHUP
-        raise _Stop  # interrupts os.wait (which PEP 475 would otherwise resume)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGHUP, stop)  # a worker saw guardsh's code change: exec the new code
+    # Signals are taken synchronously (sigtimedwait), never by a handler: a handler's exception
+    # could land between a fork and the bookkeeping of its child, or in a child before it resets.
+    stops = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}  # HUP: a worker saw guardsh's code change
+    waited = stops | {signal.SIGCHLD}
+    signal.pthread_sigmask(signal.SIG_BLOCK, waited)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})  # waited for with a timeout below
     idle_note = f", stops after {idle_exit:g} s idle" if idle_exit > 0 else ""
     sys.stderr.write(f"guardsh daemon: listening on {path} (pid {os.getpid()}, {workers} workers{idle_note})\n")
     sys.stderr.flush()
     status = 0
     try:
-        while not stopping:
-            while len(children) < workers and not stopping:
+        while True:
+            while len(children) < workers:
                 pid = os.fork()
                 if pid == 0:
-                    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-                        signal.signal(sig, signal.SIG_DFL)
-                    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
                     try:
+                        for sig in stops:
+                            signal.signal(sig, signal.SIG_DFL)
+                        signal.pthread_sigmask(signal.SIG_UNBLOCK, waited)
                         worker(listener, classifier, code, activity)
                     finally:
                         os._exit(1)
                 children.add(pid)
-            signal.sigtimedwait({signal.SIGCHLD}, tick)
+            info = signal.sigtimedwait(waited, tick)
+            if info is not None and info.si_signo in stops:
+                restart = info.si_signo == signal.SIGHUP
+                break
             while children:
                 try:
                     pid, _ = os.waitpid(-1, os.WNOHANG)
@@ -288,19 +311,8 @@ def serve(directory: str, workers: int, self_paths: tuple[str, ...], idle_exit: 
             if idle_exit > 0 and activity.idle() >= idle_exit:
                 sys.stderr.write(f"guardsh daemon: idle for {idle_exit:g} s; stopping\n")
                 break
-    except _Stop:
-        pass
     finally:
-        for pid in children:
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        for pid in children:
-            try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
+        _stop_workers(children)
         if not restart:
             try:  # only our own socket: a newer daemon may have replaced it
                 if os.stat(path).st_ino == ino:
@@ -308,7 +320,7 @@ def serve(directory: str, workers: int, self_paths: tuple[str, ...], idle_exit: 
                     os.unlink(pid_path)
             except OSError:
                 pass
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, waited)
     if restart:  # the same process (pid, cmdline) on the new code: clients keep trusting it
         sys.stderr.write("guardsh daemon: guardsh changed on disk; restarting\n")
         sys.stderr.flush()

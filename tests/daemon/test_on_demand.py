@@ -161,3 +161,21 @@ def test_one_daemon_per_directory(start_daemon, socket_dir: Path, guardsh_bin: P
                             capture_output=True, timeout=60)
     assert second.returncode == 0 and b"another daemon holds" in second.stderr
     assert first.proc.poll() is None and answers(socket_dir)
+
+
+def test_sigterm_at_any_moment_of_start_up_stops_it_all(tmp_path: Path, guardsh_bin: Path,
+                                                        guardsh_env: dict[str, str]) -> None:
+    """A stop that lands while the daemon warms up or forks its workers: the daemon and every worker
+    go (signals are taken synchronously, never between a fork and its bookkeeping)."""
+    for i in range(8):
+        d = tmp_path / f"run{i}"
+        proc = subprocess.Popen([str(guardsh_bin), "daemon", "run", "--socket-dir", str(d)], env=guardsh_env,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if i % 2:
+            wait_for("the pid file", lambda: daemon_pid(d) is not None)  # while it warms up
+        else:
+            assert proc.stderr is not None and b"listening" in proc.stderr.readline()  # as it forks its workers
+        proc.terminate()
+        assert proc.wait(timeout=60) in (0, -signal.SIGTERM)  # -SIGTERM: it came before the daemon took signals
+        left = subprocess.run(["pgrep", "-f", f"--socket-dir {d}$"], capture_output=True, text=True).stdout.split()
+        assert left == [], f"workers left behind: {left}"
