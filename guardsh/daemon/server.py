@@ -248,10 +248,17 @@ def serve(directory: str, workers: int, self_paths: tuple[str, ...], idle_exit: 
 
     from guardsh.approval.protocol import ensure_dir
 
+    # Signals are taken synchronously (sigtimedwait), never by a handler: a handler's exception
+    # could land between a fork and the bookkeeping of its child, or in a child before it resets.
+    # Blocked from the start, so a stop during the warm-up is a clean stop once it is up.
+    stops = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}  # HUP: a worker saw guardsh's code change
+    waited = stops | {signal.SIGCHLD}
+    signal.pthread_sigmask(signal.SIG_BLOCK, waited)
     ensure_dir(directory, private=True)
     lock = take_lock(directory)
     if lock is None:
         sys.stderr.write(f"guardsh daemon: another daemon holds {os.path.join(directory, LOCK_NAME)}; not starting\n")
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, waited)
         return 0
     listener = bind(directory)
     path = socket_path(directory)
@@ -268,11 +275,6 @@ def serve(directory: str, workers: int, self_paths: tuple[str, ...], idle_exit: 
     children: set[int] = set()
     restart = False
     tick = min(idle_exit / 4, 30.0) if idle_exit > 0 else 30.0
-    # Signals are taken synchronously (sigtimedwait), never by a handler: a handler's exception
-    # could land between a fork and the bookkeeping of its child, or in a child before it resets.
-    stops = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}  # HUP: a worker saw guardsh's code change
-    waited = stops | {signal.SIGCHLD}
-    signal.pthread_sigmask(signal.SIG_BLOCK, waited)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     idle_note = f", stops after {idle_exit:g} s idle" if idle_exit > 0 else ""
     sys.stderr.write(f"guardsh daemon: listening on {path} (pid {os.getpid()}, {workers} workers{idle_note})\n")
