@@ -14,6 +14,7 @@ import os
 import socket
 import sys
 
+from guardsh import paths
 from guardsh.cachefiles import flush
 from guardsh.daemon import protocol
 from guardsh.daemon.answer import Classifier
@@ -46,8 +47,8 @@ def handle(conn: socket.socket, classifier: Classifier, status: str, stale: bool
     from guardsh.approval.protocol import peer_cred
 
     pid, uid, _gid = peer_cred(conn)
-    if uid != os.getuid() or pid <= 0:
-        return "refused"  # another user (separate-user mode is a different set-up): no answer at all
+    if pid <= 0 or (uid != os.getuid() and paths.SYSTEM is None):
+        return "refused"  # another user: answered only in the separate-user mode (daemon/system.py)
     conn.settimeout(READ_TIMEOUT)
     try:
         n = protocol.header_length(recv_exact(conn, 8))
@@ -65,7 +66,7 @@ def handle(conn: socket.socket, classifier: Classifier, status: str, stale: bool
         elif ppid is None:
             answer = fallback("the client is gone")
         else:
-            req = Request(name, args, cwd, env, tty, pid, ppid)
+            req = Request(name, args, cwd, env, tty, pid, ppid, uid)
             answer = classifier.answer_hook(req, data) if kind == "h" else classifier.answer(req)
             if answer.verdict in (ALLOW, PRINT) and _ppid(pid) != ppid:
                 answer = fallback("the client changed")  # pid reused meanwhile: not the process we judged
@@ -144,9 +145,16 @@ def worker(listener: socket.socket, classifier: Classifier, code: CodeWatch) -> 
 def bind(directory: str) -> socket.socket:
     """The listening socket at ``directory/daemon.sock``, bound under a temporary name and
     renamed into place."""
-    from guardsh.approval.protocol import ensure_dir
+    from guardsh.approval.protocol import check_dir, ensure_dir
 
-    ensure_dir(directory, private=True)
+    if paths.SYSTEM is None:
+        ensure_dir(directory, private=True)
+    else:  # separate-user mode: reachable by every user (0755, made by systemd or root), ours
+        try:
+            os.mkdir(directory, 0o755)
+        except FileExistsError:
+            pass
+        check_dir(directory, os.getuid(), private=False)
     final = socket_path(directory)
     tmp = f"{final}.{os.getpid()}"
     try:
@@ -154,7 +162,7 @@ def bind(directory: str) -> socket.socket:
     except FileNotFoundError:
         pass
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    old_umask = os.umask(0o177)
+    old_umask = os.umask(0o177 if paths.SYSTEM is None else 0o111)  # system mode: 0666, any user connects
     try:
         sock.bind(tmp)
     finally:
@@ -172,6 +180,10 @@ def serve(directory: str, workers: int, self_paths: tuple[str, ...]) -> int:
     """Run the daemon in the foreground until SIGTERM/SIGINT."""
     import signal
 
+    if paths.SYSTEM is not None:
+        from guardsh.daemon import system
+
+        system.watch_denials()  # before anything is imported or loaded: see daemon/system.py
     listener = bind(directory)
     path = socket_path(directory)
     ino = os.stat(path).st_ino
