@@ -38,6 +38,10 @@ APP = "guardsh"
 SYSTEM_DIR = "/etc/guardsh"
 CONFIG_NAME = "config.yaml"
 RULES_DIR = "rules.d"
+# the separate-user installation's defaults (install.sh GUARDSH_SYSTEM=1): code, daemon state, socket
+SYSTEM_PREFIX = "/opt/guardsh"
+SYSTEM_STATE = "/var/lib/guardsh"
+SYSTEM_RUN = "/run/guardsh"
 
 
 class System:
@@ -53,8 +57,7 @@ class System:
 SYSTEM: System | None = None
 
 
-def set_system(etc: str = SYSTEM_DIR, state: str = "/var/lib/guardsh", run: str = "/run/guardsh",
-               user: str = APP) -> None:
+def set_system(etc: str = SYSTEM_DIR, state: str = SYSTEM_STATE, run: str = SYSTEM_RUN, user: str = APP) -> None:
     """Called by a system-mode launcher (root-owned) before guardsh runs; never from the environment."""
     global SYSTEM
     SYSTEM = System(os.path.normpath(etc), os.path.normpath(state), os.path.normpath(run), user)
@@ -262,7 +265,7 @@ def own_dirs(env: Env | None = None, audit_log_setting: str | None = None) -> tu
         install_dir(env), os.path.join(home(env), ".local", "share", APP), SYSTEM_DIR,
         os.path.join(runtime, APP) if runtime.startswith("/") else "", daemon_dir(uid),
         package_install_prefix() or "", fallback_runtime_dir(uid), agent_socket_dir(uid),
-        *((SYSTEM.etc, SYSTEM.state, SYSTEM.run) if SYSTEM else ()),
+        SYSTEM_PREFIX, SYSTEM_STATE, SYSTEM_RUN, *((SYSTEM.etc, SYSTEM.state, SYSTEM.run) if SYSTEM else ()),
         os.path.dirname(os.path.expanduser(audit_log_setting)) if audit_log_setting else "",
     ]
     return tuple(dict.fromkeys(os.path.normpath(d) for d in dirs if d))

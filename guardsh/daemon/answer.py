@@ -93,7 +93,7 @@ class Classifier:
 
             system.reset()
             answer = decide()
-            if answer.verdict != FALLBACK and system.denied():
+            if system.denied():
                 return fallback(f"as the daemon's user, denied {system.denied()[0]}")
             return answer
         except Exception as e:  # fail closed: the Python path decides (and reports)
