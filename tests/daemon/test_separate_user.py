@@ -438,3 +438,55 @@ def test_socket_is_reachable_by_every_user(running: World) -> None:
     probe = w.as_agent([w.python, "-IS", "-c", "import socket, sys\ns = socket.socket(socket.AF_UNIX)\n"
                         f"s.connect({str(w.run / 'daemon.sock')!r})\n"])
     assert probe.returncode == 0, probe.stderr
+
+
+# --- install.sh, the separate-user mode, into a temporary tree ---------------------------------------
+
+def test_install_sh_system_mode(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """``GUARDSH_SYSTEM=1 ./install.sh`` with every prefix in a temporary tree and a throw-away
+    user: the daemon runs as that user, the agent's commands get its allow, the code is root's."""
+    if shutil.which("setpriv") is None or shutil.which("useradd") is None:
+        pytest.skip("setpriv or useradd is missing")
+    compiler()
+    import pwd
+
+    root = Path(tempfile.mkdtemp(prefix="guardsh-install-", dir="/tmp"))
+    root.chmod(0o755)
+    user = f"gshi-{secrets.token_hex(3)}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GUARDSH", "XDG_"))}
+    env.update(GUARDSH_SYSTEM="1", GUARDSH_PREFIX=str(root / "opt"), GUARDSH_ETC=str(root / "etc"),
+               GUARDSH_STATE=str(root / "state"), GUARDSH_RUN=str(root / "run"), GUARDSH_USER=user,
+               GUARDSH_BIN=str(root / "bin"), GUARDSH_UNIT_DIR=str(root / "units"), HOME=str(root / "roothome"))
+    launcher = root / "bin" / "guardsh"
+    try:
+        done = subprocess.run([str(REPO / "install.sh")], env=env, capture_output=True, text=True, timeout=300,
+                              cwd="/")
+        if done.returncode != 0 and "installing guardsh" in done.stdout and "writing the launcher" not in done.stdout:
+            pytest.skip(f"pip could not install guardsh here (no package index?): {done.stderr[-300:]}")
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        assert f"created the system user {user}" in done.stdout and "separate-user mode: the daemon runs as" in done.stdout
+        uid = pwd.getpwnam(user).pw_uid
+        assert pwd.getpwnam(user).pw_shell.endswith("nologin")
+        assert "guardsh.paths.set_system(" in launcher.read_text() and os.stat(launcher).st_uid == 0
+        assert os.stat(root / "opt" / "venv").st_uid == 0 and "locked: true" in (root / "etc" / "config.yaml").read_text()
+        for d, mode in (("run", 0o755), ("state", 0o755), ("state/audit", 0o700)):
+            st = os.stat(root / d)
+            assert (st.st_uid, st.st_mode & 0o777) == (uid, mode), d
+        unit = (root / "units" / "guardsh-daemon.service").read_text()
+        assert f"User={user}\n" in unit and f"ExecStart={launcher} daemon run\n" in unit
+        pid = int((root / "run" / "daemon.pid").read_text())
+        assert os.stat(f"/proc/{pid}").st_uid == uid
+        agent_home = root / "agent"
+        agent_home.mkdir()
+        os.chown(agent_home, 65534, 65534)
+        client = root / "opt" / "shell" / "bash"
+        got = subprocess.run([str(client), "-c", "echo fast; id -u"], cwd=agent_home, capture_output=True, timeout=60,
+                             env={"HOME": str(agent_home), "PATH": "/usr/bin:/bin", "GUARDSH_CLIENT_DEBUG": "1"},
+                             user=65534, group=65534, extra_groups=[])
+        assert got.stdout == b"fast\n65534\n" and FELL_BACK not in got.stderr, got.stderr
+        assert "echo fast" in (root / "state" / "audit" / "uid-65534.jsonl").read_text()
+    finally:
+        if launcher.exists():
+            subprocess.run([str(launcher), "daemon", "stop"], capture_output=True, timeout=60)
+        subprocess.run(["userdel", user], capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
