@@ -46,6 +46,11 @@ def main(args: list[str]) -> int:
             sys.stderr.write(f"guardsh daemon: unknown option {opt!r}\n{USAGE}")
             return 2
     if verb == "run":
+        from guardsh.daemon import system
+
+        if system.active() and os.geteuid() == 0:  # separate-user mode: never serve as root
+            system.prepare_dirs()
+            system.drop_privileges()
         return serve(directory, workers, (sys.argv[0],))
     if verb == "status":
         line = status(directory)

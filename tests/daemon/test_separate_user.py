@@ -336,6 +336,33 @@ def test_destruction_undo_would_save_goes_to_python(running: World) -> None:
     assert '"snapshot":"' in [line for line in own if "echo overwritten" in line][-1]  # saved as the agent
 
 
+def test_hook_through_the_daemon_user(running: World) -> None:
+    """``guardsh hook claude-code`` as the agent: the daemon user's answer is the Python hook's, byte
+    for byte, and its record is in the daemon's trail; a hook whose cwd the daemon cannot enter
+    falls back to the Python hook."""
+    import json
+
+    w = running
+
+    def data(command: str, cwd: Path) -> bytes:
+        return json.dumps({"session_id": "s-sep", "cwd": str(cwd), "hook_event_name": "PreToolUse", "tool_name": "Bash",
+                           "tool_input": {"command": command}}).encode()
+
+    fast = w.as_agent([str(w.client), "hook", "claude-code"], cwd=w.work, input=data("echo hook-sep", w.work))
+    slow = w.as_agent([str(w.launcher), "hook", "claude-code"], cwd=w.work, input=data("echo hook-sep", w.work))
+    assert FELL_BACK not in fast.stderr, fast.stderr
+    assert (fast.returncode, fast.stdout) == (slow.returncode, slow.stdout)
+    trail = (w.state / "audit" / f"uid-{w.uid_a}.jsonl").read_text().splitlines()
+    record = json.loads([line for line in trail if "hook-sep" in line][-1])
+    assert record["uid"] == w.uid_a and record["hook"] == "claude-code"
+    private = w.agent_home / "private-hook"
+    w.as_agent(["mkdir", "-m", "700", str(private)], check=True)
+    got = w.as_agent([str(w.client), "hook", "claude-code"], cwd=private, input=data("echo in-private", private))
+    assert b"python path: not allowed by the daemon" in got.stderr and got.returncode == 0
+    assert got.stdout == w.as_agent([str(w.launcher), "hook", "claude-code"], cwd=private,
+                                    input=data("echo in-private", private)).stdout
+
+
 # --- never an allow from anything else -----------------------------------------------------------
 
 def _impostor(w: World, directory: Path, mode: str = "allow") -> subprocess.Popen[bytes]:
