@@ -172,7 +172,11 @@ def stop(directory: str) -> int:
     if b"daemon" not in cmdline or b"run" not in cmdline:
         sys.stdout.write(f"guardsh daemon: not running (pid {pid} is not the daemon)\n")
         return 0
-    os.kill(pid, signal.SIGTERM)
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except PermissionError:  # the separate-user mode's daemon, asked by another user
+        sys.stderr.write(f"guardsh daemon: pid {pid} belongs to another user; stop it as root\n")
+        return 1
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and os.path.exists(f"/proc/{pid}"):
         try:

@@ -58,6 +58,13 @@ class World:
         self.root = Path(tempfile.mkdtemp(prefix="guardsh-sepuser-", dir="/tmp"))
         self.root.chmod(0o755)
         self.users: list[str] = []
+        try:
+            self._set_up()
+        except BaseException:
+            self.close()
+            raise
+
+    def _set_up(self) -> None:
         tag = secrets.token_hex(3)
         self.daemon_user, self.agent_user = f"gshd-{tag}", f"gsha-{tag}"
         self.python = _interpreter()
@@ -163,7 +170,8 @@ class World:
         return int((self.run / "daemon.pid").read_text())
 
     def close(self) -> None:
-        self.daemon("stop")
+        if hasattr(self, "launcher"):
+            self.daemon("stop")
         for name in self.users:
             subprocess.run(["userdel", name], capture_output=True)
         shutil.rmtree(self.root, ignore_errors=True)
@@ -447,10 +455,12 @@ def test_dead_or_hung_daemon(world: World) -> None:
     assert FELL_BACK in stopped.stderr and stopped.returncode == 126
 
 
-def test_start_refuses_without_root_and_unit(world: World, tmp_path: Path) -> None:
-    w = world
+def test_start_and_stop_refused_to_the_agent_and_unit(running: World, tmp_path: Path) -> None:
+    w = running
     as_agent = w.as_agent([str(w.launcher), "daemon", "start"])
     assert as_agent.returncode == 1 and b"start it as root" in as_agent.stderr
+    stop = w.as_agent([str(w.launcher), "daemon", "stop"])
+    assert stop.returncode == 1 and b"stop it as root" in stop.stderr and w.daemon("status").returncode == 0
     done = w.daemon("install", "--system", "--no-enable", "--unit-dir", str(tmp_path))
     assert done.returncode == 0, done
     unit = (tmp_path / "guardsh-daemon.service").read_text()
