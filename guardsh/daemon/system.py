@@ -152,7 +152,7 @@ def unit_text(launcher: str) -> str:
         f"User={paths.SYSTEM.user}",
         f"Group={paths.SYSTEM.user}",
         f"ExecStart={launcher} daemon run",
-        "Restart=on-failure",
+        "Restart=always",  # nobody else may start it: it comes back after any exit (an idle one too)
         "RestartSec=1",
         "UMask=0022",
         "NoNewPrivileges=yes",

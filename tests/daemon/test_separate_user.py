@@ -457,8 +457,11 @@ def test_dead_or_hung_daemon(world: World) -> None:
 
 def test_start_and_stop_refused_to_the_agent_and_unit(running: World, tmp_path: Path) -> None:
     w = running
+    w.daemon("stop")
     as_agent = w.as_agent([str(w.launcher), "daemon", "start"])
     assert as_agent.returncode == 1 and b"start it as root" in as_agent.stderr
+    assert w.daemon("status").returncode == 3
+    assert w.daemon("start").returncode == 0
     stop = w.as_agent([str(w.launcher), "daemon", "stop"])
     assert stop.returncode == 1 and b"stop it as root" in stop.stderr and w.daemon("status").returncode == 0
     done = w.daemon("install", "--system", "--no-enable", "--unit-dir", str(tmp_path))
