@@ -371,6 +371,27 @@ def test_hook_through_the_daemon_user(running: World) -> None:
                                     input=data("echo in-private", private)).stdout
 
 
+def test_system_rules_changed_before_next_answer(running: World) -> None:
+    """A rule root adds to the system rules.d counts before the daemon's next answer, and for the
+    Python path of the agent (which cannot write the shared cache: it compiles in memory)."""
+    w = running
+    assert w.ask("guardsh-sep-tool --go", w.work)[0] == "allow"
+    rule = w.etc / "rules.d" / "zz-sep-test.yaml"
+    rule.write_text("rules:\n"
+                    "  - id: guardsh-sep-tool\n"
+                    "    risk: destructive\n"
+                    "    reason: a test rule\n"
+                    "    match: {program: guardsh-sep-tool}\n"
+                    "    examples: {hit: [guardsh-sep-tool --go], miss: [ls]}\n")
+    try:
+        assert w.ask("guardsh-sep-tool --go", w.work) == ("fallback", "not allowed at once")
+        got = w.as_agent([str(w.launcher), "-c", "guardsh-sep-tool --go"], cwd=w.work)
+        assert got.returncode == 126 and b"guardsh-sep-tool" in got.stderr, got.stderr
+    finally:
+        rule.unlink()
+    assert w.ask("guardsh-sep-tool --go", w.work)[0] == "allow"
+
+
 # --- never an allow from anything else -----------------------------------------------------------
 
 def _impostor(w: World, directory: Path, mode: str = "allow") -> subprocess.Popen[bytes]:
