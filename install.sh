@@ -5,6 +5,7 @@
 #   PYTHON        the interpreter (default: the fastest-starting Python 3.10+ with venv found)
 #   GUARDSH_DAEMON=1  also install and enable the resident classifier (systemd user unit)
 #   GUARDSH_CLIENT_TIMEOUT_MS  how long the native client waits for the daemon (default 10)
+#   GUARDSH_ON_DEMAND=0  the native client does not start the daemon when none runs (default 1)
 #   GUARDSH_SYSTEM=1  (as root) the separate-user mode: the daemon runs as a dedicated system user;
 #     the code is root's, config and rules come from /etc/guardsh only (the agent's ~/.config is
 #     ignored). Overridable: GUARDSH_PREFIX (/opt/guardsh: venv, client, shell links), GUARDSH_ETC
@@ -113,10 +114,11 @@ if [ -n "$cc_bin" ]; then
   mkdir -p "$home_dir/bin"
   if "$cc_bin" -O2 -o "$home_dir/bin/guardsh.tmp" "$here/native/guardsh-client.c" \
        -DGUARDSH_LAUNCHER="\"$launcher\"" -DGUARDSH_PYTHON="\"$(readlink -f "$venv_py")\"" \
-       -DGUARDSH_TIMEOUT_MS="${GUARDSH_CLIENT_TIMEOUT_MS:-10}" ${system_cflags[@]+"${system_cflags[@]}"} 2>/dev/null; then
+       -DGUARDSH_TIMEOUT_MS="${GUARDSH_CLIENT_TIMEOUT_MS:-10}" -DGUARDSH_ON_DEMAND="${GUARDSH_ON_DEMAND:-1}" \
+       ${system_cflags[@]+"${system_cflags[@]}"} 2>/dev/null; then
     mv -f "$home_dir/bin/guardsh.tmp" "$home_dir/bin/guardsh"
     shell_target="$home_dir/bin/guardsh"
-    echo "==> built the native client $shell_target (fast path: start the resident classifier with 'guardsh daemon install' or 'guardsh daemon start')"
+    echo "==> built the native client $shell_target (fast path: it starts the resident classifier on demand; or 'guardsh daemon install' for a systemd user unit)"
   else
     rm -f "$home_dir/bin/guardsh.tmp"; echo "note: the native client did not compile; guardsh runs on Python alone"
   fi

@@ -17,7 +17,7 @@ from guardsh.daemon.server import PID_NAME, serve, socket_path
 UNIT_NAME = "guardsh-daemon.service"
 LAUNCHER_MARKER = b"guardsh-launcher"
 USAGE = """\
-usage: guardsh daemon start | stop | status | run [--socket-dir DIR] [--workers N]
+usage: guardsh daemon start | stop | status | run [--socket-dir DIR] [--workers N] [--idle-exit SECONDS]
        guardsh daemon install [--no-enable] | uninstall     the systemd user unit
        guardsh daemon install --system [--no-enable] [--unit-dir DIR]   separate-user mode (root): the system unit
 """
@@ -28,7 +28,7 @@ def main(args: list[str]) -> int:
         sys.stdout.write(USAGE)
         return 0 if args else 2
     verb, rest = args[0], args[1:]
-    directory, workers, enable = paths.daemon_dir(), max(2, os.cpu_count() or 2), True
+    directory, workers, enable, idle_exit = paths.daemon_dir(), max(2, os.cpu_count() or 2), True, 0
     system_unit, unit_dir = False, ""
     while rest:
         opt = rest.pop(0)
@@ -36,6 +36,8 @@ def main(args: list[str]) -> int:
             directory = os.path.abspath(rest.pop(0))
         elif opt == "--workers" and rest and rest[0].isdigit():
             workers = max(1, int(rest.pop(0)))
+        elif opt == "--idle-exit" and rest and rest[0].isdigit() and verb == "run":
+            idle_exit = int(rest.pop(0))
         elif opt == "--no-enable" and verb == "install":
             enable = False
         elif opt == "--system" and verb == "install":
@@ -51,7 +53,7 @@ def main(args: list[str]) -> int:
         if system.active() and os.geteuid() == 0:  # separate-user mode: never serve as root
             system.prepare_dirs()
             system.drop_privileges()
-        return serve(directory, workers, (sys.argv[0],))
+        return serve(directory, workers, (sys.argv[0],), idle_exit)
     if verb == "status":
         line = status(directory)
         if line is None:

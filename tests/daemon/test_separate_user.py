@@ -415,8 +415,8 @@ def _stop(p: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.mark.parametrize("case, reason", [
-    ("agent's directory", b"socket directory missing, not ours"),
-    ("agent's socket", b"no socket, or not ours"),
+    ("agent's directory", b"socket directory not ours"),
+    ("agent's socket", b"the socket is not ours"),
     ("agent's listener", b"the daemon is not the genuine one"),
 ])
 def test_agent_impostor_gets_no_allow(case: str, reason: bytes, world: World) -> None:
