@@ -418,10 +418,12 @@ def _stop(p: subprocess.Popen[bytes]) -> None:
     ("agent's directory", b"socket directory not ours"),
     ("agent's socket", b"the socket is not ours"),
     ("agent's listener", b"the daemon is not the genuine one"),
+    ("writable directory", b"socket directory not ours or not private"),
 ])
 def test_agent_impostor_gets_no_allow(case: str, reason: bytes, world: World) -> None:
     w = world
-    directory = w.root / f"fake-{case.split()[1]}"
+    slug = case.replace("'", "").replace(" ", "-")
+    directory = w.root / f"fake-{slug}"
     directory.mkdir(mode=0o777)
     directory.chmod(0o777)
     imp = _impostor(w, directory)
@@ -429,13 +431,17 @@ def test_agent_impostor_gets_no_allow(case: str, reason: bytes, world: World) ->
         if case == "agent's directory":
             os.chown(directory, w.uid_a, w.gid_a)
             directory.chmod(0o755)
+        elif case == "writable directory":  # the daemon user's, but anyone may replace the socket in it
+            os.chown(directory, w.uid_d, -1)
+            os.chown(directory / "daemon.sock", w.uid_d, -1)
+            (directory / "daemon.sock").chmod(0o666)
         else:  # the directory is the daemon user's (0755); the socket in it is the agent's, or looks genuine
             os.chown(directory, w.uid_d, -1)
             directory.chmod(0o755)
             if case == "agent's listener":
                 os.chown(directory / "daemon.sock", w.uid_d, -1)
                 (directory / "daemon.sock").chmod(0o666)
-        client = w.build_client(w.root / f"c-{case.split()[1]}", w.launcher, directory)
+        client = w.build_client(w.root / f"c-{slug}", w.launcher, directory)
         got = w.as_agent([str(client), "-c", REFUSED_TEXT], cwd=w.work)
         assert b"python path: " + reason in got.stderr, got.stderr
         assert got.returncode == 126
