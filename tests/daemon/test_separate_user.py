@@ -498,6 +498,25 @@ def test_start_and_stop_refused_to_the_agent_and_unit(running: World, tmp_path: 
     assert "WantedBy=multi-user.target" in unit
 
 
+def test_daemon_run_as_root_drops_to_the_daemon_user(world: World) -> None:
+    """``guardsh daemon run`` started by root (a container's init, by hand) serves as the daemon
+    user, never as root; the agent's client trusts it."""
+    w = world
+    w.daemon("stop")
+    proc = subprocess.Popen([str(w.launcher), "daemon", "run"], env={"PATH": "/usr/bin:/bin", "HOME": "/root"},
+                            cwd="/", stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        assert proc.stderr is not None and b"listening" in proc.stderr.readline()
+        status = Path(f"/proc/{proc.pid}/status").read_text()
+        assert f"\nUid:\t{w.uid_d}\t{w.uid_d}\t{w.uid_d}\t{w.uid_d}\n" in status
+        got = w.as_agent([str(w.client), "-c", "echo served-by-a-dropped-root"], cwd=w.work)
+        assert got.stdout == b"served-by-a-dropped-root\n" and FELL_BACK not in got.stderr, got.stderr
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        proc.stderr.close()
+
+
 def test_socket_is_reachable_by_every_user(running: World) -> None:
     w = running
     st = os.stat(w.run / "daemon.sock")
