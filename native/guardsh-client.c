@@ -11,7 +11,9 @@
  * expected user with no access for anyone else, the socket is a socket owned by that user,
  * SO_PEERCRED names that user, /proc/PID/exe is the expected interpreter, /proc/PID/cmdline is
  * "PYTHON -IS LAUNCHER daemon run" with at most --workers N and --socket-dir THIS_DIR, its
- * environment has no LD_* variable and nothing traces it.
+ * environment has no LD_* variable and nothing traces it.  Separate-user mode (GUARDSH_DAEMON_UID
+ * another uid): the directory may be 0755 (not writable by others), and exe and environ, which
+ * the kernel hides from another user, are not read: that uid is the proof.
  *
  * "guardsh hook AGENT" takes the same path: the agent's JSON (read from stdin) goes to the daemon;
  * on its "print" the hook's answer is written to stdout, else the Python hook gets the same input
@@ -148,12 +150,19 @@ static int trusted_peer(int fd, uid_t want_uid, const char *dir) {
     socklen_t len = sizeof cred;
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || len != sizeof cred) return 0;
     if (cred.uid != want_uid || cred.pid <= 1) return 0;
+    /* Separate-user mode (built with GUARDSH_DAEMON_UID, another user than ours): the kernel
+       hides another user's /proc/PID/exe and environ from us, and we need not read them: the
+       uid is the proof (our user cannot create a process of that uid, nor ptrace or inject into
+       one). Its cmdline and TracerPid are still checked. */
+    int foreign = cred.uid != getuid();
     char path[64], buf[8192];
     snprintf(path, sizeof path, "/proc/%d/exe", (int)cred.pid);
-    ssize_t n = readlink(path, buf, sizeof buf - 1);
-    if (n <= 0) return 0;
-    buf[n] = 0;
-    if (strcmp(buf, GUARDSH_PYTHON) != 0) return 0;
+    ssize_t n = foreign ? 0 : readlink(path, buf, sizeof buf - 1);
+    if (!foreign) {
+        if (n <= 0) return 0;
+        buf[n] = 0;
+        if (strcmp(buf, GUARDSH_PYTHON) != 0) return 0;
+    }
     snprintf(path, sizeof path, "/proc/%d/cmdline", (int)cred.pid);
     int got = read_file(path, buf, sizeof buf);
     if (got <= 0) return 0;
@@ -186,7 +195,7 @@ static int trusted_peer(int fd, uid_t want_uid, const char *dir) {
     }
     snprintf(path, sizeof path, "/proc/%d/environ", (int)cred.pid);
     static char envbuf[262144];
-    got = read_file(path, envbuf, sizeof envbuf);
+    got = foreign ? 0 : read_file(path, envbuf, sizeof envbuf);
     if (got < 0) return 0;
     for (char *e = envbuf; e < envbuf + got; e += strnlen(e, (size_t)(envbuf + got - e)) + 1)
         if (strncmp(e, "LD_", 3) == 0) return 0; /* LD_PRELOAD & co: code injected into the daemon */
@@ -355,7 +364,10 @@ int main(int argc, char **argv) {
         if (errno == ENOENT) start_daemon(dir);
         fallback("no socket directory (no daemon)");
     }
-    if (!S_ISDIR(st.st_mode) || st.st_uid != daemon_uid || (st.st_mode & 077)) fallback("socket directory not ours or not private");
+    /* our own daemon's directory is private (0700); a separate user's must be reachable (0755)
+       and writable by that user alone */
+    mode_t open_bits = daemon_uid == getuid() ? 077 : 022;
+    if (!S_ISDIR(st.st_mode) || st.st_uid != daemon_uid || (st.st_mode & open_bits)) fallback("socket directory not ours or not private");
     if (snprintf(sockpath, sizeof sockpath, "%s/daemon.sock", dir) >= (int)sizeof sockpath) fallback("socket path too long");
     if (lstat(sockpath, &st) != 0) {
         if (errno == ENOENT) start_daemon(dir);

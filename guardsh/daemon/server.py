@@ -14,6 +14,7 @@ import os
 import socket
 import sys
 
+from guardsh import paths
 from guardsh.cachefiles import flush
 from guardsh.daemon import protocol
 from guardsh.daemon.answer import Classifier
@@ -47,8 +48,8 @@ def handle(conn: socket.socket, classifier: Classifier, status: str, stale: bool
     from guardsh.approval.protocol import peer_cred
 
     pid, uid, _gid = peer_cred(conn)
-    if uid != os.getuid() or pid <= 0:
-        return "refused"  # another user (separate-user mode is a different set-up): no answer at all
+    if pid <= 0 or (uid != os.getuid() and paths.SYSTEM is None):
+        return "refused"  # another user: answered only in the separate-user mode (daemon/system.py)
     conn.settimeout(READ_TIMEOUT)
     try:
         n = protocol.header_length(recv_exact(conn, 8))
@@ -66,7 +67,7 @@ def handle(conn: socket.socket, classifier: Classifier, status: str, stale: bool
         elif ppid is None:
             answer = fallback("the client is gone")
         else:
-            req = Request(name, args, cwd, env, tty, pid, ppid)
+            req = Request(name, args, cwd, env, tty, pid, ppid, uid)
             answer = classifier.answer_hook(req, data) if kind == "h" else classifier.answer(req)
             if answer.verdict in (ALLOW, PRINT) and _ppid(pid) != ppid:
                 answer = fallback("the client changed")  # pid reused meanwhile: not the process we judged
@@ -143,12 +144,25 @@ def worker(listener: socket.socket, classifier: Classifier, code: CodeWatch, act
         flush()  # caches the engine rebuilt (rules after a change, config)
 
 
+def prepare_dir(directory: str) -> None:
+    """The socket directory, created or checked: private (0700) and ours, or in the separate-user
+    mode reachable by every user (0755, made by systemd or root) and writable by us alone."""
+    from guardsh.approval.protocol import check_dir, ensure_dir
+
+    if paths.SYSTEM is None:
+        ensure_dir(directory, private=True)
+        return
+    try:
+        os.mkdir(directory, 0o755)
+    except FileExistsError:
+        pass
+    check_dir(directory, os.getuid(), private=False)
+
+
 def bind(directory: str) -> socket.socket:
     """The listening socket at ``directory/daemon.sock``, bound under a temporary name and
     renamed into place."""
-    from guardsh.approval.protocol import ensure_dir
-
-    ensure_dir(directory, private=True)
+    prepare_dir(directory)
     final = socket_path(directory)
     tmp = f"{final}.{os.getpid()}"
     try:
@@ -156,7 +170,7 @@ def bind(directory: str) -> socket.socket:
     except FileNotFoundError:
         pass
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    old_umask = os.umask(0o177)
+    old_umask = os.umask(0o177 if paths.SYSTEM is None else 0o111)  # system mode: 0666, any user connects
     try:
         sock.bind(tmp)
     finally:
@@ -246,7 +260,10 @@ def serve(directory: str, workers: int, self_paths: tuple[str, ...], idle_exit: 
     It also stops when its socket is gone or another daemon's replaced it (it serves no one)."""
     import signal
 
-    from guardsh.approval.protocol import ensure_dir
+    if paths.SYSTEM is not None:
+        from guardsh.daemon import system
+
+        system.watch_denials()  # before anything is imported or loaded: see daemon/system.py
 
     # Signals are taken synchronously (sigtimedwait), never by a handler: a handler's exception
     # could land between a fork and the bookkeeping of its child, or in a child before it resets.
@@ -254,7 +271,7 @@ def serve(directory: str, workers: int, self_paths: tuple[str, ...], idle_exit: 
     stops = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}  # HUP: a worker saw guardsh's code change
     waited = stops | {signal.SIGCHLD}
     signal.pthread_sigmask(signal.SIG_BLOCK, waited)
-    ensure_dir(directory, private=True)
+    prepare_dir(directory)
     lock = take_lock(directory)
     if lock is None:
         sys.stderr.write(f"guardsh daemon: another daemon holds {os.path.join(directory, LOCK_NAME)}; not starting\n")
