@@ -542,7 +542,8 @@ def test_install_sh_system_mode(tmp_path_factory: pytest.TempPathFactory) -> Non
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GUARDSH", "XDG_"))}
     env.update(GUARDSH_SYSTEM="1", GUARDSH_PREFIX=str(root / "opt"), GUARDSH_ETC=str(root / "etc"),
                GUARDSH_STATE=str(root / "state"), GUARDSH_RUN=str(root / "run"), GUARDSH_USER=user,
-               GUARDSH_BIN=str(root / "bin"), GUARDSH_UNIT_DIR=str(root / "units"), HOME=str(root / "roothome"))
+               GUARDSH_BIN=str(root / "bin"), GUARDSH_UNIT_DIR=str(root / "units"), HOME=str(root / "roothome"),
+               GUARDSH_CLIENT_TIMEOUT_MS="10000")  # a busy machine must not turn the daemon's allow into a fallback
     launcher = root / "bin" / "guardsh"
     try:
         done = subprocess.run([str(REPO / "install.sh")], env=env, capture_output=True, text=True, timeout=300,
