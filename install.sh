@@ -45,7 +45,8 @@ if [ -z "$python" ]; then
     case "$seen" in *" $real "*) continue ;; esac
     [ -n "$real" ] && "$real" -IS -c 'import venv, ensurepip' 2>/dev/null || continue
     # the separate-user mode: every user (and the daemon's) must be able to run it (not a pyenv under /root)
-    if [ "$system" = 1 ]; then setpriv --reuid="$sys_user" --regid="$sys_user" --clear-groups "$real" -IS -c pass 2>/dev/null || continue; fi
+    # (through env: setpriv's own exec of a path under a 0700 /root can succeed where a shebang's fails)
+    if [ "$system" = 1 ]; then setpriv --reuid="$sys_user" --regid="$sys_user" --clear-groups env "$real" -IS -c pass 2>/dev/null || continue; fi
     seen="$seen$real "; candidates+=("$real")
   done
   if [ "${#candidates[@]}" -gt 1 ]; then
