@@ -276,7 +276,7 @@ class Context:
                 classes.add("workspace-root")
             else:
                 parts = path[len(ws) + 1:].split("/")
-                if any(any_match(tuple(self.config.regenerable), p) for p in parts):
+                if any(any_match(self.config.regenerable, p) for p in parts):
                     classes.add("regenerable")
         elif "temp" not in classes and not any(_under(path, d) for d in HARMLESS_DEVICES):
             classes.add("outside-workspace")
