@@ -22,6 +22,9 @@ NAME_CHARS = NAME_START | frozenset("0123456789")
 SPECIAL_PARAMS = frozenset("0123456789@*#?$!-")
 HEX = frozenset("0123456789abcdefABCDEF")
 OCT = frozenset("01234567")
+# what a word reader must look at: the metacharacters, quoting, expansions, patterns; any other
+# character stands for itself
+WORD_SPECIAL = METACHARS | frozenset("\\'\"$`*?[{")
 
 
 # ``re`` costs several ms to import and guardsh runs before every command: the few patterns
@@ -283,18 +286,32 @@ class _WordReader:
                 i = self.dollar(i, quoted=False)
             elif c == "`":
                 i = self.backtick(i)
-            else:
+            elif c in "*?[{":
                 if c in "*?" or (c == "[" and _closes_bracket(text, i)):
                     self.glob = True
                 elif c == "{" and _is_brace_expansion(text, i):
                     self.glob = True
                 self.out.append(c)
                 i += 1
+            else:  # a run of ordinary characters, taken whole
+                j = i + 1
+                while j < n and text[j] not in WORD_SPECIAL:
+                    j += 1
+                self.out.append(text[i:j])
+                i = j
         return i
 
 
 def read_word(text: str, i: int = 0, params: dict[str, str] | None = None) -> tuple[Word, int]:
     """Read one shell word at ``text[i]``; return it and the index just past it."""
+    n = len(text)
+    j = i
+    while j < n and text[j] not in WORD_SPECIAL:
+        j += 1
+    if j > i and (j == n or (text[j] in METACHARS and text[j] != "(")):
+        # only ordinary characters up to a blank or an operator (most words): no quoting, no
+        # expansion, no pattern; what the reader below would make of it, without the reader
+        return Word(text[i:j], False, False, (), text[i] == "~"), j
     reader = _WordReader(text, params)
     end = reader.read(i)
     word = Word(
@@ -393,9 +410,11 @@ def tokenize(text: str, params: dict[str, str] | None = None) -> list[Token]:
                 continue
         word, end = read_word(text, i, params)
         raw = text[i:end]
-        expanded = _expand_all_params(raw, params)
-        if expanded is None:
-            expanded = _split_param(raw, params)
+        expanded = None
+        if params is not None:
+            expanded = _expand_all_params(raw, params)
+            if expanded is None:
+                expanded = _split_param(raw, params)
         if expanded is not None:
             for value in expanded:
                 tokens.append(Token("word", raw, i, end, word=Word(value)))
