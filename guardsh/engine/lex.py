@@ -25,6 +25,8 @@ OCT = frozenset("01234567")
 # what a word reader must look at: the metacharacters, quoting, expansions, patterns; any other
 # character stands for itself
 WORD_SPECIAL = METACHARS | frozenset("\\'\"$`*?[{")
+# what can start a token other than a word (with the digits of ``2>``)
+TOKEN_SPECIAL = frozenset("\\\n#<>(;&|)")
 
 
 # ``re`` costs several ms to import and guardsh runs before every command: the few patterns
@@ -358,56 +360,57 @@ def tokenize(text: str, params: dict[str, str] | None = None) -> list[Token]:
         if c in " \t":
             i += 1
             continue
-        if c == "\\" and text.startswith("\n", i + 1):
-            i += 2
-            continue
-        if c == "\n":
-            tokens.append(Token("op", "\n", i, i + 1))
-            i += 1
-            if pending:
-                i = _read_heredocs(text, i, tokens, pending)
-                pending = []
-            continue
-        if c == "#":
-            j = text.find("\n", i)
-            i = n if j < 0 else j
-            continue
-        if c in "<>" and text.startswith("(", i + 1):
-            end = find_close(text, i + 2)
-            word = Word(text[i:end], dynamic=True, subs=(text[i + 2 : end - 1],))
-            tokens.append(Token("word", text[i:end], i, end, word=word))
-            i = end
-            continue
-        if c == "(" and text.startswith("((", i) and _at_command_start(tokens):
-            try:
+        if c in TOKEN_SPECIAL or c.isdigit():  # anything else starts a word
+            if c == "\\" and text.startswith("\n", i + 1):
+                i += 2
+                continue
+            if c == "\n":
+                tokens.append(Token("op", "\n", i, i + 1))
+                i += 1
+                if pending:
+                    i = _read_heredocs(text, i, tokens, pending)
+                    pending = []
+                continue
+            if c == "#":
+                j = text.find("\n", i)
+                i = n if j < 0 else j
+                continue
+            if c in "<>" and text.startswith("(", i + 1):
                 end = find_close(text, i + 2)
-            except LexError:
-                end = -1
-            if end > 0 and text.startswith(")", end):
-                inner = text[i + 2 : end - 1]
-                tokens.append(Token("arith", text[i : end + 1], i, end + 1, subs=tuple(find_subs(inner))))
-                i = end + 1
+                word = Word(text[i:end], dynamic=True, subs=(text[i + 2 : end - 1],))
+                tokens.append(Token("word", text[i:end], i, end, word=word))
+                i = end
                 continue
-        fd: int | None = None
-        j = i
-        if c.isdigit():
-            while j < n and text[j].isdigit():
-                j += 1
-            if j < n and text[j] in "<>":
-                fd = int(text[i:j])
-            else:
-                j = i
-        if text[j] in "<>&":
-            op = next((o for o in REDIRECT_OPS if text.startswith(o, j)), None)
-            if op is not None and not (op in ("<", ">") and text.startswith("(", j + 1)):
-                i = _read_redirect(text, i, j, op, fd, tokens, pending, params)
-                continue
-        if c in ";&|()":
-            op = next((o for o in OPERATORS if text.startswith(o, i)), None)
-            if op is not None:
-                tokens.append(Token("op", op, i, i + len(op)))
-                i += len(op)
-                continue
+            if c == "(" and text.startswith("((", i) and _at_command_start(tokens):
+                try:
+                    end = find_close(text, i + 2)
+                except LexError:
+                    end = -1
+                if end > 0 and text.startswith(")", end):
+                    inner = text[i + 2 : end - 1]
+                    tokens.append(Token("arith", text[i : end + 1], i, end + 1, subs=tuple(find_subs(inner))))
+                    i = end + 1
+                    continue
+            fd: int | None = None
+            j = i
+            if c.isdigit():
+                while j < n and text[j].isdigit():
+                    j += 1
+                if j < n and text[j] in "<>":
+                    fd = int(text[i:j])
+                else:
+                    j = i
+            if text[j] in "<>&":
+                op = next((o for o in REDIRECT_OPS if text.startswith(o, j)), None)
+                if op is not None and not (op in ("<", ">") and text.startswith("(", j + 1)):
+                    i = _read_redirect(text, i, j, op, fd, tokens, pending, params)
+                    continue
+            if c in ";&|()":
+                op = next((o for o in OPERATORS if text.startswith(o, i)), None)
+                if op is not None:
+                    tokens.append(Token("op", op, i, i + len(op)))
+                    i += len(op)
+                    continue
         word, end = read_word(text, i, params)
         raw = text[i:end]
         expanded = None
@@ -417,9 +420,9 @@ def tokenize(text: str, params: dict[str, str] | None = None) -> list[Token]:
                 expanded = _split_param(raw, params)
         if expanded is not None:
             for value in expanded:
-                tokens.append(Token("word", raw, i, end, word=Word(value)))
+                tokens.append(Token("word", raw, i, end, Word(value)))
         else:
-            tokens.append(Token("word", raw, i, end, word=word))
+            tokens.append(Token("word", raw, i, end, word))
         i = end
     if pending:
         # A here-document with no newline after its operator: bash reads an empty body.

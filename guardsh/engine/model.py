@@ -140,7 +140,13 @@ class Redirect(_Value):
         return self.target is not None and self.op in (">", ">>", ">|", "&>", "&>>", "<>", ">&")
 
 
-class Command(_Value):
+class _Derived(_Value):
+    """A slot for a value derived from the fields (not a field: not compared, shown or replaced)."""
+
+    __slots__ = ("program",)
+
+
+class Command(_Derived):
     """One simple command, normalised.
 
     ``via`` lists the wrappers it was found inside, outermost first (``sudo``, ``bash -c``,
@@ -174,6 +180,13 @@ class Command(_Value):
         _set(self, "cwd", cwd)
         _set(self, "created", created)
         _set(self, "as_found", as_found)
+        # ``program``: the program's basename, the way rules name it (``/usr/bin/rm`` -> ``rm``);
+        # read for every rule and every wrapper, so worked out once
+        if not words:
+            _set(self, "program", "")
+        else:
+            name = words[0].value
+            _set(self, "program", name.rsplit("/", 1)[-1] if "/" in name.rstrip("/") else name)
 
     words: tuple[Word, ...]
     assignments: tuple[tuple[str, Word], ...]
@@ -186,18 +199,12 @@ class Command(_Value):
     cwd: str | None
     created: frozenset[str]
     as_found: bool
+    program: str  # derived from words (see __init__): basename of the program, the way rules name it
 
     @property
     def argv(self) -> tuple[str, ...]:
         return tuple(w.value for w in self.words)
 
-    @property
-    def program(self) -> str:
-        """Basename of the program, the way rules name it (``/usr/bin/rm`` -> ``rm``)."""
-        if not self.words:
-            return ""
-        name = self.words[0].value
-        return name.rsplit("/", 1)[-1] if "/" in name.rstrip("/") else name
 
     def replace(self, **changes: object) -> Command:
         values = {f: getattr(self, f) for f in self.__slots__}
