@@ -45,7 +45,10 @@ def check(cond: dict[str, Any], cmd: Command, view: View, ctx: Context, skip: in
                 if not any(n == name and _text_match(patterns, v, ctx) for n, v in view.options):
                     return False
         elif key == "args":
-            if not any(_text_match(want, a.value, ctx) for a in args):
+            for a in args:
+                if _text_match(want, a.value, ctx):
+                    break
+            else:
                 return False
         elif key == "min_args":
             if len(args) < want:

@@ -207,13 +207,22 @@ class Command(_Derived):
 
 
     def replace(self, **changes: object) -> Command:
-        values = {f: getattr(self, f) for f in self.__slots__}
-        values.update(changes)
-        return Command(**values)
+        values = [changes.pop(f) if f in changes else getattr(self, f) for f in self.__slots__]
+        if changes:
+            raise TypeError(f"Command has no field {next(iter(changes))!r}")
+        return Command(*values)  # type: ignore[arg-type]
 
 
 class Match(_Value):
     __slots__ = ("rule", "risk", "reason", "suggest", "at")
+
+    def __init__(self, rule: str, risk: Risk, reason: str, suggest: str | None, at: str) -> None:
+        _set(self, "rule", rule)  # written out, as Word's: one per rule matched
+        _set(self, "risk", risk)
+        _set(self, "reason", reason)
+        _set(self, "suggest", suggest)
+        _set(self, "at", at)
+
     rule: str
     risk: Risk
     reason: str
@@ -235,6 +244,17 @@ class Verdict(_Value):
 
     __slots__ = ("command", "decision", "risk", "matches", "parse", "commands", "notes", "texts")
     _defaults = ((), (), ())
+
+    def __init__(self, command: str, decision: Decision, risk: Risk, matches: tuple[Match, ...], parse: str,
+                 commands: tuple[Command, ...] = (), notes: tuple[str, ...] = (), texts: tuple[str, ...] = ()) -> None:
+        _set(self, "command", command)
+        _set(self, "decision", decision)
+        _set(self, "risk", risk)
+        _set(self, "matches", matches)
+        _set(self, "parse", parse)
+        _set(self, "commands", commands)
+        _set(self, "notes", notes)
+        _set(self, "texts", texts)
     command: str
     decision: Decision
     risk: Risk
