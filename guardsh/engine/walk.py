@@ -1119,9 +1119,11 @@ EFFECTS_FOLLOWED = frozenset({"touch", "mkdir", "rm", "rmdir", "tee", "cp", "mv"
 
 def leaves_disk_alone(cmd: Command) -> bool:
     """Whether ``cmd`` is known to write no file (a writing redirection is recorded as created)."""
-    argv = cmd.argv
-    if not argv:
+    if not cmd.words:
         return True
+    if cmd.program not in ("git", "sort"):
+        return cmd.program in NO_DISK_WRITES
+    argv = cmd.argv
     if cmd.program == "git":
         sub = next((a for a in argv[1:] if not a.startswith("-")), "")
         if sub not in GIT_READS:
@@ -1137,12 +1139,17 @@ def leaves_disk_alone(cmd: Command) -> bool:
 FRESH_EXCLUDED_HOME_DIRS = (".config", ".local", ".ssh", ".aws", ".kube", ".gnupg", ".docker", ".git")
 
 
+# the programs whose own effects on files file_effects follows (beyond their redirections)
+FILE_EFFECT_PROGRAMS = frozenset({"touch", "mkdir", "cp", "install", "ln", "mv", "rsync", "rm", "rmdir", "unlink",
+                                  "shred", "tee", "curl", "wget", "git", "tar", "bsdtar"})
+
+
 def file_effects(w: Walker, cmd: Command, st: State) -> None:
     if not leaves_disk_alone(cmd):
         st.fs.changed = True
         if cmd.program not in EFFECTS_FOLLOWED or cmd.program == "cp" and _links(cmd.words[1:]):
             st.fs.foreign = True
-    if any(v.startswith(("ssh ", "kubectl ", "oc ", "docker ", "podman ", "nerdctl ")) for v in cmd.via):
+    if cmd.via and any(v.startswith(("ssh ", "kubectl ", "oc ", "docker ", "podman ", "nerdctl ")) for v in cmd.via):
         return  # on another machine or in a container: not this filesystem
     cwd = cmd.cwd
     fs = st.fs
@@ -1154,9 +1161,9 @@ def file_effects(w: Walker, cmd: Command, st: State) -> None:
             stdout = r.fd in (None, 1) and r.op in (">", ">|", ">>")
             content = output_of(cmd, None, st) if stdout and cmd.words else ("" if not cmd.words else UNKNOWN)
             fs.write(path, _maybe(w, path, content), append=r.op in (">>", "&>>"))
-    if not cmd.words:
-        return
     prog = cmd.program
+    if prog not in FILE_EFFECT_PROGRAMS:  # (a command with no words has no program)
+        return
     args = [a for a in cmd.words[1:]]
     positional = [a for a in args if not a.value.startswith("-") or a.value == "-"]
     if prog in ("touch", "mkdir"):
