@@ -110,6 +110,22 @@ def any_match(patterns: tuple[str, ...] | frozenset[str] | list[str], text: str)
     return False
 
 
+def any_in(patterns: tuple[str, ...] | frozenset[str] | list[str], texts: set[str] | frozenset[str]) -> bool:
+    """Does any of ``texts`` match any of ``patterns``?  (``any(any_match(patterns, t) for t in texts)``)"""
+    entry = _SPLIT.get(id(patterns))
+    if entry is None or entry[0] is not patterns:
+        if type(patterns) is not tuple and type(patterns) is not frozenset:
+            return any(gmatch(p, t) for t in texts for p in patterns)
+        entry = _split(patterns)
+    if not entry[1].isdisjoint(texts):
+        return True
+    for p in entry[2]:
+        for t in texts:
+            if gmatch(p, t):
+                return True
+    return False
+
+
 def _split(patterns: tuple[str, ...] | frozenset[str]) -> tuple[tuple[str, ...] | frozenset[str], frozenset[str], tuple[str, ...]]:
     literal = frozenset(p for p in patterns if "*" not in p and "?" not in p and "[" not in p)
     entry = (patterns, literal, tuple(p for p in patterns if p not in literal))

@@ -467,10 +467,12 @@ class Walker:
         for k, tok in enumerate(word_toks):
             if declaration and k and assignment_end(tok.raw) > 0:
                 words.append(self.declared(tok, st))
+            elif tok.word is not None and not tok.word.subs and not needs_expansion(tok.raw):
+                words.append(tok.word)  # what expand gives such a word, without the call
             else:
                 words.extend(self.expand(tok, st))
-        assignments = [self.assignment(tok, st) for tok in assigns]
-        redirects = [self.redirect(tok, st) for tok in redirect_toks]
+        assignments = [self.assignment(tok, st) for tok in assigns] if assigns else []
+        redirects = [self.redirect(tok, st) for tok in redirect_toks] if redirect_toks else []
         text = self.text[n.start : n.end].strip()
         if not words:
             status: int | None = 0
