@@ -25,6 +25,9 @@ OCT = frozenset("01234567")
 # what a word reader must look at: the metacharacters, quoting, expansions, patterns; any other
 # character stands for itself
 WORD_SPECIAL = METACHARS | frozenset("\\'\"$`*?[{")
+# ``text.translate(MARK_SPECIAL)`` turns every character a word reader must look at (and NUL)
+# into NUL: the end of a run of ordinary characters is then one ``find``, not a loop
+MARK_SPECIAL = {ord(c): 0 for c in WORD_SPECIAL | {"\0"}}
 # what can start a token other than a word (with the digits of ``2>``)
 TOKEN_SPECIAL = frozenset("\\\n#<>(;&|)")
 
@@ -164,9 +167,10 @@ def _ansi_c(text: str, i: int) -> tuple[str, int]:
 class _WordReader:
     """Reads one word starting at ``i``; see ``read_word``."""
 
-    def __init__(self, text: str, params: dict[str, str] | None) -> None:
+    def __init__(self, text: str, params: dict[str, str] | None, marks: str | None = None) -> None:
         self.text = text
         self.params = params
+        self.marks = marks  # text.translate(MARK_SPECIAL), or None
         self.out: list[str] = []
         self.dynamic = False
         self.glob = False
@@ -296,25 +300,37 @@ class _WordReader:
                 self.out.append(c)
                 i += 1
             else:  # a run of ordinary characters, taken whole
-                j = i + 1
-                while j < n and text[j] not in WORD_SPECIAL:
-                    j += 1
+                if self.marks is not None:
+                    j = self.marks.find("\0", i + 1)
+                    if j < 0:
+                        j = n
+                else:
+                    j = i + 1
+                    while j < n and text[j] not in WORD_SPECIAL:
+                        j += 1
                 self.out.append(text[i:j])
                 i = j
         return i
 
 
-def read_word(text: str, i: int = 0, params: dict[str, str] | None = None) -> tuple[Word, int]:
-    """Read one shell word at ``text[i]``; return it and the index just past it."""
+def read_word(text: str, i: int = 0, params: dict[str, str] | None = None,
+              marks: str | None = None) -> tuple[Word, int]:
+    """Read one shell word at ``text[i]``; return it and the index just past it.  ``marks``:
+    ``text.translate(MARK_SPECIAL)``, when the caller has it (a tokenizer reads many words)."""
     n = len(text)
-    j = i
-    while j < n and text[j] not in WORD_SPECIAL:
-        j += 1
+    if marks is not None:
+        j = marks.find("\0", i)
+        if j < 0:
+            j = n
+    else:
+        j = i
+        while j < n and text[j] not in WORD_SPECIAL:
+            j += 1
     if j > i and (j == n or (text[j] in METACHARS and text[j] != "(")):
         # only ordinary characters up to a blank or an operator (most words): no quoting, no
         # expansion, no pattern; what the reader below would make of it, without the reader
         return Word(text[i:j], False, False, (), text[i] == "~"), j
-    reader = _WordReader(text, params)
+    reader = _WordReader(text, params, marks)
     end = reader.read(i)
     word = Word(
         value="".join(reader.out),
@@ -355,6 +371,7 @@ def tokenize(text: str, params: dict[str, str] | None = None) -> list[Token]:
     tokens: list[Token] = []
     pending: list[tuple[int, str, bool, bool]] = []  # token index, delimiter, strip tabs, quoted
     i, n = 0, len(text)
+    marks = text.translate(MARK_SPECIAL)
     while i < n:
         c = text[i]
         if c in " \t":
@@ -411,7 +428,7 @@ def tokenize(text: str, params: dict[str, str] | None = None) -> list[Token]:
                     tokens.append(Token("op", op, i, i + len(op)))
                     i += len(op)
                     continue
-        word, end = read_word(text, i, params)
+        word, end = read_word(text, i, params, marks)
         raw = text[i:end]
         expanded = None
         if params is not None:
