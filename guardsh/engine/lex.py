@@ -428,6 +428,16 @@ def tokenize(text: str, params: dict[str, str] | None = None) -> list[Token]:
                     tokens.append(Token("op", op, i, i + len(op)))
                     i += len(op)
                     continue
+        end = marks.find("\0", i)
+        if end < 0:
+            end = n
+        if end > i and (end == n or (text[end] in METACHARS and text[end] != "(")):
+            # ordinary characters only (read_word's first case, inline: most words are so); no
+            # positional parameter either, which needs a "$"
+            raw = text[i:end]
+            tokens.append(Token("word", raw, i, end, Word(raw, False, False, (), c == "~")))
+            i = end
+            continue
         word, end = read_word(text, i, params, marks)
         raw = text[i:end]
         expanded = None
