@@ -82,10 +82,17 @@ class DryRun:
         return [self.classify(command, cwd) for command, cwd in batch]
 
 
+_SOURCES: dict[str, str] = {}  # an input's name -> its JSON string (one per input, not per line)
+
+
 def jsonl_line(result: Result, entry: Entry) -> str:
     """The public ``audit --format jsonl`` line: ``check --json``'s fields + source and line."""
-    return (f"{result[0][:-1]}, \"source\": {json.dumps(entry.source, ensure_ascii=False)}, "
-            f"\"line\": {entry.line}}}\n")
+    source = _SOURCES.get(entry.source)
+    if source is None:
+        if len(_SOURCES) >= 1000:
+            _SOURCES.clear()
+        source = _SOURCES[entry.source] = json.dumps(entry.source, ensure_ascii=False)
+    return f"{result[0][:-1]}, \"source\": {source}, \"line\": {entry.line}}}\n"
 
 
 def _tune_gc() -> None:
