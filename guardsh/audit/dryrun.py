@@ -19,8 +19,6 @@ from __future__ import annotations
 import gc
 import json
 import os
-import pickle
-import select
 from collections import deque
 
 from guardsh.audit.inputs import Entry, Skipped
@@ -249,6 +247,8 @@ class _Worker:
         self.open = True
 
     def send(self, todo: list[tuple[str, str | None]]) -> None:
+        import pickle  # (here and below: only a worker split needs pickle)
+
         data = pickle.dumps(todo, pickle.HIGHEST_PROTOCOL)
         self.out += b"\0" + len(data).to_bytes(8, "little") + data
         self.inflight += 1
@@ -273,6 +273,8 @@ class _Worker:
             size = int.from_bytes(buf[1:_HEAD], "little")
             if len(buf) < _HEAD + size:
                 break
+            import pickle
+
             kind, value = buf[0], pickle.loads(buf[_HEAD : _HEAD + size])
             del buf[: _HEAD + size]
             if kind != 0:
@@ -301,6 +303,8 @@ class _Worker:
 def _pump(workers: list[_Worker], block: bool) -> None:
     """Write what the task pipes take and read what the workers wrote; with ``block``, return
     only once something was read."""
+    import select
+
     poller = select.poll()
     by_fd: dict[int, _Worker] = {}
     for w in workers:
@@ -329,6 +333,8 @@ def _pump(workers: list[_Worker], block: bool) -> None:
 
 def _serve(engine: DryRun, task_fd: int, result_fd: int) -> None:
     """A worker's loop: a batch in, its results out, until its input ends."""
+    import pickle
+
     tasks = os.fdopen(task_fd, "rb", buffering=1 << 16)
     while True:
         head = tasks.read(_HEAD)
