@@ -28,6 +28,9 @@ WORD_SPECIAL = METACHARS | frozenset("\\'\"$`*?[{")
 # ``text.translate(MARK_SPECIAL)`` turns every character a word reader must look at (and NUL)
 # into NUL: the end of a run of ordinary characters is then one ``find``, not a loop
 MARK_SPECIAL = {ord(c): 0 for c in WORD_SPECIAL | {"\0"}}
+# the operators that start with a character, in the order above (the first that fits wins)
+REDIRECTS_BY_FIRST = {c: tuple(o for o in REDIRECT_OPS if o[0] == c) for c in "<>&"}
+OPERATORS_BY_FIRST = {c: tuple(o for o in OPERATORS if o[0] == c) for c in ";&|()"}
 # what can start a token other than a word (with the digits of ``2>``)
 TOKEN_SPECIAL = frozenset("\\\n#<>(;&|)")
 
@@ -418,12 +421,12 @@ def tokenize(text: str, params: dict[str, str] | None = None) -> list[Token]:
                 else:
                     j = i
             if text[j] in "<>&":
-                op = next((o for o in REDIRECT_OPS if text.startswith(o, j)), None)
+                op = next((o for o in REDIRECTS_BY_FIRST[text[j]] if text.startswith(o, j)), None)
                 if op is not None and not (op in ("<", ">") and text.startswith("(", j + 1)):
                     i = _read_redirect(text, i, j, op, fd, tokens, pending, params)
                     continue
             if c in ";&|()":
-                op = next((o for o in OPERATORS if text.startswith(o, i)), None)
+                op = next((o for o in OPERATORS_BY_FIRST[c] if text.startswith(o, i)), None)
                 if op is not None:
                     tokens.append(Token("op", op, i, i + len(op)))
                     i += len(op)
