@@ -127,7 +127,10 @@ class Classifier:
                                 found.append(verb)
                                 default = verb.risk
                     program_risk = default
-        extra = [_match(rule, cmd) for rule in self._rules_on_any(cmd) if self._applies(rule, cmd, view, ctx)]
+        on_any = self._rules_on_any(cmd)
+        if not on_any:  # (most commands: no redirection, no assignment)
+            return Risk(program_risk), found, known
+        extra = [_match(rule, cmd) for rule in on_any if self._applies(rule, cmd, view, ctx)]
         risk = max([program_risk] + [m.risk for m in extra])
         return Risk(risk), found + extra, known
 

@@ -7,6 +7,10 @@ than the whole classification (see benchmarks/README.md).  Treat every instance 
 """
 from __future__ import annotations
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 
 class _Level(int):
     """An ordered level with a label; subclasses fill LABELS."""
@@ -206,11 +210,18 @@ class Command(_Derived):
         return tuple(w.value for w in self.words)
 
 
-    def replace(self, **changes: object) -> Command:
-        values = [changes.pop(f) if f in changes else getattr(self, f) for f in self.__slots__]
-        if changes:
-            raise TypeError(f"Command has no field {next(iter(changes))!r}")
-        return Command(*values)  # type: ignore[arg-type]
+    def replace(self, **changes: Any) -> Command:
+        if not changes.keys() <= _COMMAND_FIELDS:
+            raise TypeError(f"Command has no field {next(k for k in changes if k not in _COMMAND_FIELDS)!r}")
+        get = changes.get
+        return Command(get("words", self.words), get("assignments", self.assignments),
+                       get("redirects", self.redirects), get("text", self.text), get("via", self.via),
+                       get("stdin", self.stdin), get("stdin_from", self.stdin_from),
+                       get("args_from_stdin", self.args_from_stdin), get("cwd", self.cwd),
+                       get("created", self.created), get("as_found", self.as_found))
+
+
+_COMMAND_FIELDS = frozenset(Command.__slots__)
 
 
 class Match(_Value):

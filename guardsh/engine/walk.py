@@ -500,11 +500,14 @@ class Walker:
 
     def command(self, words: Any, assignments: Any, redirects: Any, text: str, st: State,
                 pipe: tuple[str | None, Any] | None) -> Command:
-        return Command(words=tuple(words), assignments=tuple(assignments), redirects=tuple(redirects), text=text,
-                       via=self.via, stdin="pipe" if pipe is not None else None,
-                       stdin_from=pipe[0] if pipe is not None else None, args_from_stdin=self.args_from_stdin,
-                       cwd=st.cwd, created=self.created(st) | self.fresh_targets(redirects, st),
-                       as_found=not st.fs.changed)
+        created = self.created(st)
+        if redirects:
+            fresh = self.fresh_targets(redirects, st)
+            if fresh:
+                created = created | fresh
+        return Command(tuple(words), tuple(assignments), tuple(redirects), text, self.via,
+                       "pipe" if pipe is not None else None, pipe[0] if pipe is not None else None,
+                       self.args_from_stdin, st.cwd, created, not st.fs.changed)
 
     def created(self, st: State) -> frozenset[str]:
         return frozenset(st.fs.created) if st.fs.created else EMPTY
