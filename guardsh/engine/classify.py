@@ -79,8 +79,9 @@ class Classifier:
             risk = max(risk, Risk.DESTRUCTIVE)
         matches = _dedupe(matches)
         decision = self.config.decide(Risk(risk), mode == "opaque", bool(unknown))
-        notes = tuple(f"unknown program: {p}" for p in dict.fromkeys(unknown))
-        notes += tuple(dict.fromkeys(prod_notes))
+        notes = tuple([f"unknown program: {p}" for p in dict.fromkeys(unknown)]) if unknown else ()
+        if prod_notes:
+            notes += tuple(dict.fromkeys(prod_notes))
         return Verdict(text, decision, Risk(risk), tuple(matches), mode, tuple(out.commands), notes,
                        (text,) + tuple(out.texts))
 

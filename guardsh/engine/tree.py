@@ -334,7 +334,8 @@ class Parser:
                 return self.coproc()
             if raw in LIST_ENDS or raw in ("in", "!"):
                 raise GrammarError(f"unexpected {raw!r}")
-            nxt, after = self.peek(1), self.peek(2)
+            j = self.i + 2
+            nxt, after = (self.tokens[j - 1], self.tokens[j]) if j < self.n else (None, None)
             if nxt is not None and after is not None and nxt.kind == "op" and nxt.raw == "(" \
                     and after.kind == "op" and after.raw == ")" and _function_name(raw):
                 self.i += 3

@@ -454,7 +454,7 @@ class Walker:
         for tok in n.tokens:
             if tok.kind == "redir":
                 redirect_toks.append(tok)
-            elif not word_toks and assignment_end(tok.raw) > 0:
+            elif not word_toks and "=" in tok.raw and assignment_end(tok.raw) > 0:  # (no "=", no assignment)
                 assigns.append(tok)
             else:
                 word_toks.append(tok)
@@ -1615,7 +1615,7 @@ def _mktemp(args: list[str], st: State) -> str | None:
 
 def _program_of(node: T.Simple) -> str | None:
     for tok in node.tokens:
-        if tok.kind == "word" and assignment_end(tok.raw) <= 0:
+        if tok.kind == "word" and ("=" not in tok.raw or assignment_end(tok.raw) <= 0):
             value = tok.word.value if tok.word is not None else tok.raw
             return value.rsplit("/", 1)[-1]
     return None
