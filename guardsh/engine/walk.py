@@ -78,7 +78,7 @@ def walk_script(text: str, state: State, reader: Reader, out: Expansion, via: tu
         out.worsen("opaque")
         return
     walker = Walker(text, out, reader, via, depth, args_from_stdin)
-    budget.allowed += FAN_OUT * sum(1 for t in tokens if t.kind == "word") + MARGIN
+    budget.allowed += FAN_OUT * [t.kind for t in tokens].count("word") + MARGIN
     try:
         script = T.parse_tokens(tokens)
     except T.GrammarError:
@@ -191,7 +191,8 @@ class Walker:
         sub = st.copy()
         sub.traps = {}
         status = self.node(n, sub, pipe)
-        self.end_shell(sub)
+        if sub.traps:  # (end_shell has nothing to do otherwise)
+            self.end_shell(sub)
         return status
 
     def end_shell(self, st: State) -> None:
