@@ -139,7 +139,9 @@ def _text_match(patterns: tuple[str, ...], value: str, ctx: Context) -> bool:
 
 
 def _paths_any(want: tuple[str, ...], args: list[Word], cmd: Command, ctx: Context) -> bool:
-    wanted = set(want)
-    if cmd.args_from_stdin and "unresolved" in wanted:
+    if cmd.args_from_stdin and "unresolved" in want:
         return True
-    return any(ctx.path_classes(a, cmd.cwd, cmd.created) & wanted for a in args)
+    for a in args:
+        if not ctx.path_classes(a, cmd.cwd, cmd.created).isdisjoint(want):
+            return True
+    return False
