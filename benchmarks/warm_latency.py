@@ -45,7 +45,8 @@ def build(out: Path, launcher: Path, socket_dir: Path, timeout_ms: int) -> Path:
     binary = out / "guardsh"
     subprocess.run([cc, "-O2", "-o", str(binary), str(REPO / "native" / "guardsh-client.c"),
                     f'-DGUARDSH_LAUNCHER="{launcher}"', f'-DGUARDSH_PYTHON="{os.path.realpath(dev_python())}"',
-                    f'-DGUARDSH_SOCKET_DIR="{socket_dir}"', f"-DGUARDSH_TIMEOUT_MS={timeout_ms}"], check=True)
+                    f'-DGUARDSH_SOCKET_DIR="{socket_dir}"', f"-DGUARDSH_TIMEOUT_MS={timeout_ms}",
+                    "-DGUARDSH_ON_DEMAND=0"], check=True)  # the daemon is started here; "no daemon" must stay so
     return binary
 
 

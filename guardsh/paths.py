@@ -16,6 +16,13 @@ runtime        ``$XDG_RUNTIME_DIR/guardsh``, else            approver.sock
                ``/tmp/guardsh-UID``
 install        ``$GUARDSH_HOME`` (~/.local/share/guardsh)   the virtualenv, shell links
 =============  ==========================================  =======================================
+
+**System mode** (the separate-user mode, ``GUARDSH_SYSTEM=1 ./install.sh`` as root): the root-owned
+launcher calls ``set_system()`` before anything else is imported, so the mode is fixed by the
+installation, never by the environment (which the agent controls).  Then config and rules come
+from the package and the system directory only (the user's ``~/.config/guardsh`` is agent-writable
+and ignored), the compiled rules and config are cached in ``STATE/cache`` (written by the daemon's
+user, read by everyone), and the daemon's socket is ``RUN/daemon.sock``.
 """
 from __future__ import annotations
 
@@ -31,6 +38,33 @@ APP = "guardsh"
 SYSTEM_DIR = "/etc/guardsh"
 CONFIG_NAME = "config.yaml"
 RULES_DIR = "rules.d"
+# the separate-user installation's defaults (install.sh GUARDSH_SYSTEM=1): code, daemon state, socket
+SYSTEM_PREFIX = "/opt/guardsh"
+SYSTEM_STATE = "/var/lib/guardsh"
+SYSTEM_RUN = "/run/guardsh"
+
+
+class System:
+    """The separate-user installation: its config dir, the daemon user's state dir (its audit
+    trail, the shared compiled caches), its socket dir, and the daemon's user name."""
+
+    __slots__ = ("etc", "state", "run", "user")
+
+    def __init__(self, etc: str, state: str, run: str, user: str) -> None:
+        self.etc, self.state, self.run, self.user = etc, state, run, user
+
+
+SYSTEM: System | None = None
+
+
+def set_system(etc: str = SYSTEM_DIR, state: str = SYSTEM_STATE, run: str = SYSTEM_RUN, user: str = APP) -> None:
+    """Called by a system-mode launcher (root-owned) before guardsh runs; never from the environment."""
+    global SYSTEM
+    SYSTEM = System(os.path.normpath(etc), os.path.normpath(state), os.path.normpath(run), user)
+
+
+def system_dir() -> str:
+    return SYSTEM.etc if SYSTEM else SYSTEM_DIR
 
 
 def home(env: Env | None = None) -> str:
@@ -59,7 +93,10 @@ def config_dir(env: Env | None = None) -> str:
 
 
 def config_files(env: Env | None = None) -> list[str]:
-    """The system config, then the user's (which the system one can lock out)."""
+    """The system config, then the user's (which the system one can lock out; system mode: the
+    system config alone)."""
+    if SYSTEM:
+        return [os.path.join(SYSTEM.etc, CONFIG_NAME)]
     return [os.path.join(SYSTEM_DIR, CONFIG_NAME), os.path.join(config_dir(env), CONFIG_NAME)]
 
 
@@ -73,7 +110,9 @@ def packaged_rules_dir() -> str:
 
 
 def rule_dirs(env: Env | None = None) -> list[str]:
-    """Packaged rules, then /etc/guardsh/rules.d, then the user's rules.d."""
+    """Packaged rules, then /etc/guardsh/rules.d, then the user's rules.d (system mode: not the user's)."""
+    if SYSTEM:
+        return [packaged_rules_dir(), os.path.join(SYSTEM.etc, RULES_DIR)]
     return [packaged_rules_dir(), os.path.join(SYSTEM_DIR, RULES_DIR), os.path.join(config_dir(env), RULES_DIR)]
 
 
@@ -114,12 +153,18 @@ def user_cache_root(env: Env | None = None) -> str:
     return _xdg(env, "XDG_CACHE_HOME", ".cache")
 
 
+def compiled_cache_dir(env: Env | None = None) -> str:
+    """Where the compiled rules and config are cached: the user's cache, or in system mode
+    ``STATE/cache`` (never a directory the agent can write: a forged cache would be rules)."""
+    return os.path.join(SYSTEM.state, "cache") if SYSTEM else cache_dir(env)
+
+
 def rules_cache(env: Env | None = None) -> str:
-    return os.path.join(cache_dir(env), "rules.marshal")
+    return os.path.join(compiled_cache_dir(env), "rules.marshal")
 
 
 def config_cache(env: Env | None = None) -> str:
-    return os.path.join(cache_dir(env), "config.marshal")
+    return os.path.join(compiled_cache_dir(env), "config.marshal")
 
 
 def wrap_dir(key: str, env: Env | None = None) -> str:
@@ -154,7 +199,10 @@ def fallback_runtime_dir(uid: int | None = None) -> str:
 def daemon_dir(uid: int | None = None) -> str:
     """The private directory of the resident classifier's socket: ``/run/user/UID/guardsh`` when
     ``/run/user/UID`` is a directory of the user's own, else ``/tmp/guardsh-UID``.  Never taken
-    from the environment (an agent sets XDG_RUNTIME_DIR): the native client computes the same."""
+    from the environment (an agent sets XDG_RUNTIME_DIR): the native client computes the same.
+    System mode: the system socket directory (``/run/guardsh``)."""
+    if SYSTEM:
+        return SYSTEM.run
     uid = os.getuid() if uid is None else uid
     run = f"/run/user/{uid}"
     try:
@@ -166,6 +214,13 @@ def daemon_dir(uid: int | None = None) -> str:
     except OSError:
         pass
     return fallback_runtime_dir(uid)
+
+
+def daemon_audit_log(uid: int) -> str:
+    """System mode: the daemon's own record of the allows it gives to user ``uid`` (in its state
+    dir, which the agent's user cannot alter)."""
+    assert SYSTEM is not None
+    return os.path.join(SYSTEM.state, "audit", f"uid-{uid}.jsonl")
 
 
 def agent_socket_dir(uid: int | None = None) -> str:
@@ -210,6 +265,7 @@ def own_dirs(env: Env | None = None, audit_log_setting: str | None = None) -> tu
         install_dir(env), os.path.join(home(env), ".local", "share", APP), SYSTEM_DIR,
         os.path.join(runtime, APP) if runtime.startswith("/") else "", daemon_dir(uid),
         package_install_prefix() or "", fallback_runtime_dir(uid), agent_socket_dir(uid),
+        SYSTEM_PREFIX, SYSTEM_STATE, SYSTEM_RUN, *((SYSTEM.etc, SYSTEM.state, SYSTEM.run) if SYSTEM else ()),
         os.path.dirname(os.path.expanduser(audit_log_setting)) if audit_log_setting else "",
     ]
     return tuple(dict.fromkeys(os.path.normpath(d) for d in dirs if d))

@@ -11,7 +11,9 @@
  * expected user with no access for anyone else, the socket is a socket owned by that user,
  * SO_PEERCRED names that user, /proc/PID/exe is the expected interpreter, /proc/PID/cmdline is
  * "PYTHON -IS LAUNCHER daemon run" with at most --workers N and --socket-dir THIS_DIR, its
- * environment has no LD_* variable and nothing traces it.
+ * environment has no LD_* variable and nothing traces it.  Separate-user mode (GUARDSH_DAEMON_UID
+ * another uid): the directory may be 0755 (not writable by others), and exe and environ, which
+ * the kernel hides from another user, are not read: that uid is the proof.
  *
  * "guardsh hook AGENT" takes the same path: the agent's JSON (read from stdin) goes to the daemon;
  * on its "print" the hook's answer is written to stdout, else the Python hook gets the same input
@@ -20,7 +22,14 @@
  * Build: cc -O2 -o guardsh-client guardsh-client.c \
  *          -DGUARDSH_LAUNCHER='"/path/launcher"' -DGUARDSH_PYTHON='"/real/python3.11"'
  * optional: -DGUARDSH_SOCKET_DIR='"/dir"' (default /run/user/UID/guardsh, else /tmp/guardsh-UID),
- *           -DGUARDSH_TIMEOUT_MS=10, -DGUARDSH_DAEMON_UID=N (separate-user mode: the daemon's uid).
+ *           -DGUARDSH_TIMEOUT_MS=10, -DGUARDSH_DAEMON_UID=N (separate-user mode: the daemon's uid),
+ *           -DGUARDSH_ON_DEMAND=0 (do not start a daemon when none is there; default 1),
+ *           -DGUARDSH_IDLE_EXIT_S=1800 (how long a daemon started on demand waits for work).
+ *
+ * On demand: when no daemon is there (no directory, no socket, or nobody listening on it), the
+ * client starts one for the next command -- the launcher itself, detached, in a clean environment,
+ * at most once per 10 s -- and this command takes the Python path.  A directory or socket that
+ * is not the user's own starts nothing.  Not in separate-user mode: the system unit runs that one.
  * libc only.
  */
 #define _GNU_SOURCE
@@ -37,6 +46,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <fcntl.h>
@@ -50,6 +60,14 @@
 #ifndef GUARDSH_TIMEOUT_MS
 #define GUARDSH_TIMEOUT_MS 10
 #endif
+#ifndef GUARDSH_ON_DEMAND
+#define GUARDSH_ON_DEMAND 1
+#endif
+#ifndef GUARDSH_IDLE_EXIT_S
+#define GUARDSH_IDLE_EXIT_S 1800
+#endif
+#define STR_(x) #x
+#define STR(x) STR_(x)
 #define MAX_ANSWER 65536
 
 extern char **environ;
@@ -132,12 +150,19 @@ static int trusted_peer(int fd, uid_t want_uid, const char *dir) {
     socklen_t len = sizeof cred;
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || len != sizeof cred) return 0;
     if (cred.uid != want_uid || cred.pid <= 1) return 0;
+    /* Separate-user mode (built with GUARDSH_DAEMON_UID, another user than ours): the kernel
+       hides another user's /proc/PID/exe and environ from us, and we need not read them: the
+       uid is the proof (our user cannot create a process of that uid, nor ptrace or inject into
+       one). Its cmdline and TracerPid are still checked. */
+    int foreign = cred.uid != getuid();
     char path[64], buf[8192];
     snprintf(path, sizeof path, "/proc/%d/exe", (int)cred.pid);
-    ssize_t n = readlink(path, buf, sizeof buf - 1);
-    if (n <= 0) return 0;
-    buf[n] = 0;
-    if (strcmp(buf, GUARDSH_PYTHON) != 0) return 0;
+    ssize_t n = foreign ? 0 : readlink(path, buf, sizeof buf - 1);
+    if (!foreign) {
+        if (n <= 0) return 0;
+        buf[n] = 0;
+        if (strcmp(buf, GUARDSH_PYTHON) != 0) return 0;
+    }
     snprintf(path, sizeof path, "/proc/%d/cmdline", (int)cred.pid);
     int got = read_file(path, buf, sizeof buf);
     if (got <= 0) return 0;
@@ -161,7 +186,7 @@ static int trusted_peer(int fd, uid_t want_uid, const char *dir) {
         if (value + vl >= end) return 0;
         if (strcmp(p, "--socket-dir") == 0) {
             if (strcmp(value, dir) != 0) return 0;
-        } else if (strcmp(p, "--workers") == 0) {
+        } else if (strcmp(p, "--workers") == 0 || strcmp(p, "--idle-exit") == 0) {
             if (vl == 0 || strspn(value, "0123456789") != vl) return 0;
         } else {
             return 0;
@@ -170,7 +195,7 @@ static int trusted_peer(int fd, uid_t want_uid, const char *dir) {
     }
     snprintf(path, sizeof path, "/proc/%d/environ", (int)cred.pid);
     static char envbuf[262144];
-    got = read_file(path, envbuf, sizeof envbuf);
+    got = foreign ? 0 : read_file(path, envbuf, sizeof envbuf);
     if (got < 0) return 0;
     for (char *e = envbuf; e < envbuf + got; e += strnlen(e, (size_t)(envbuf + got - e)) + 1)
         if (strncmp(e, "LD_", 3) == 0) return 0; /* LD_PRELOAD & co: code injected into the daemon */
@@ -196,6 +221,60 @@ static int socket_dir(char *out, size_t size, uid_t uid) {
     if (stat(run, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == uid)
         return snprintf(out, size, "%s/guardsh", run) < (int)size;
     return snprintf(out, size, "/tmp/guardsh-%u", (unsigned)uid) < (int)size;
+#endif
+}
+
+/* No daemon serves dir: start one (see the head comment), then return; the caller falls back. */
+static void start_daemon(const char *dir) {
+#if GUARDSH_ON_DEMAND && !defined(GUARDSH_DAEMON_UID)
+    struct stat st;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) return;
+    if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != getuid() || (st.st_mode & 077)) return;
+    char stamp[PATH_MAX], log[PATH_MAX];
+    if (snprintf(stamp, sizeof stamp, "%s/daemon.start", dir) >= (int)sizeof stamp) return;
+    if (snprintf(log, sizeof log, "%s/daemon.log", dir) >= (int)sizeof log) return;
+    int sfd = open(stamp, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (sfd < 0) return;
+    struct stat ss;
+    if (fstat(sfd, &ss) != 0 || (ss.st_size > 0 && time(NULL) - ss.st_mtime < 10 && ss.st_mtime <= time(NULL))) {
+        close(sfd); /* an attempt in the last 10 s: it is starting, or it fails (see daemon.log) */
+        return;
+    }
+    if (write(sfd, "1", 1) != 1 || futimens(sfd, NULL) != 0) { close(sfd); return; }
+    close(sfd);
+    pid_t child = fork();
+    if (child < 0) return;
+    if (child == 0) {
+        if (setsid() < 0 || fork() != 0) _exit(0);
+        /* a clean world: stdio on /dev/null and the log, cwd /, default signals, few variables */
+        int null = open("/dev/null", O_RDWR);
+        int out = open(log, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0600);
+        if (null < 0 || out < 0 || chdir("/") != 0) _exit(127);
+        dup2(null, 0);
+        dup2(out, 1);
+        dup2(out, 2);
+        for (int fd = 3; fd < 1024; fd++) close(fd);
+        sigset_t all;
+        sigemptyset(&all);
+        sigprocmask(SIG_SETMASK, &all, NULL);
+        for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
+        static const char *keep[] = {"HOME=", "USER=", "LOGNAME=", "PATH=", "LANG=", "LC_ALL=", "LC_CTYPE=", "TZ=",
+                                     "XDG_RUNTIME_DIR=", "XDG_CONFIG_HOME=", "XDG_STATE_HOME=", "XDG_CACHE_HOME=",
+                                     "XDG_DATA_HOME=", NULL};
+        char *env[16];
+        int n = 0;
+        for (char **e = environ; *e && n < 15; e++)
+            for (int k = 0; keep[k]; k++)
+                if (strncmp(*e, keep[k], strlen(keep[k])) == 0) { env[n++] = *e; break; }
+        env[n] = NULL;
+        char *v[] = {GUARDSH_LAUNCHER, "daemon", "run", "--socket-dir", (char *)dir, "--idle-exit",
+                     STR(GUARDSH_IDLE_EXIT_S), NULL};
+        execve(GUARDSH_LAUNCHER, v, env);
+        _exit(127);
+    }
+    waitpid(child, NULL, 0);
+#else
+    (void)dir;
 #endif
 }
 
@@ -281,9 +360,20 @@ int main(int argc, char **argv) {
     char dir[PATH_MAX], sockpath[sizeof(((struct sockaddr_un *)0)->sun_path)];
     if (!socket_dir(dir, sizeof dir, getuid())) fallback("socket directory name");
     struct stat st;
-    if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != daemon_uid || (st.st_mode & 077)) fallback("socket directory missing, not ours or not private");
+    if (lstat(dir, &st) != 0) {
+        if (errno == ENOENT) start_daemon(dir);
+        fallback("no socket directory (no daemon)");
+    }
+    /* our own daemon's directory is private (0700); a separate user's must be reachable (0755)
+       and writable by that user alone */
+    mode_t open_bits = daemon_uid == getuid() ? 077 : 022;
+    if (!S_ISDIR(st.st_mode) || st.st_uid != daemon_uid || (st.st_mode & open_bits)) fallback("socket directory not ours or not private");
     if (snprintf(sockpath, sizeof sockpath, "%s/daemon.sock", dir) >= (int)sizeof sockpath) fallback("socket path too long");
-    if (lstat(sockpath, &st) != 0 || !S_ISSOCK(st.st_mode) || st.st_uid != daemon_uid) fallback("no socket, or not ours");
+    if (lstat(sockpath, &st) != 0) {
+        if (errno == ENOENT) start_daemon(dir);
+        fallback("no socket (no daemon)");
+    }
+    if (!S_ISSOCK(st.st_mode) || st.st_uid != daemon_uid) fallback("the socket is not ours");
 
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) fallback("socket()");
@@ -291,7 +381,10 @@ int main(int argc, char **argv) {
     memset(&addr, 0, sizeof addr);
     addr.sun_family = AF_UNIX;
     memcpy(addr.sun_path, sockpath, strlen(sockpath) + 1);
-    if (connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0) fallback("connect failed (no daemon, or its backlog is full)");
+    if (connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0) {
+        if (errno == ECONNREFUSED) start_daemon(dir); /* a socket nobody listens on: the daemon died */
+        fallback("connect failed (no daemon, or its backlog is full)");
+    }
     if (!trusted_peer(fd, daemon_uid, dir)) fallback("the daemon is not the genuine one"); /* checked before the environment is sent */
 
     char cwd[PATH_MAX], num[32];

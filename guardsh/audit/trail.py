@@ -353,6 +353,7 @@ def invocation_fields(
     ppid: int | None = None,
     snapshot: str | None = None,
     preview: list[str] | None = None,
+    uid: int | None = None,
 ) -> list[tuple[str, object]]:
     """The fields of one invocation record, in the order they are written.  ``pid``/``ppid``:
     the shell's and its parent's (default: this process's; the resident classifier names its client)."""
@@ -360,7 +361,7 @@ def invocation_fields(
     now = time.time() if now is None else now
     session, comm = _parent(ppid)
     given_session = _getenv(env, "GUARDSH_SESSION")
-    uid = os.getuid()
+    uid = os.getuid() if uid is None else uid  # the resident classifier's client may be another user
     if verdict is not None:
         decision = decision or verdict.decision.label
         risk = risk or verdict.risk.label

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 
+from guardsh import paths
 from guardsh.audit import trail
 from guardsh.engine.config import ConfigError, load_config
 from guardsh.engine.invocation import parse_shell_argv
@@ -85,7 +86,15 @@ class Classifier:
                 return fallback("cwd")
             os.environ.clear()
             os.environ.update(req.env)
-            answer: Answer = decide()
+            if paths.SYSTEM is None:
+                answer: Answer = decide()
+                return answer
+            from guardsh.daemon import system  # separate-user mode: what the kernel refused us
+
+            system.reset()
+            answer = decide()
+            if system.denied():
+                return fallback(f"as the daemon's user, denied {system.denied()[0]}")
             return answer
         except Exception as e:  # fail closed: the Python path decides (and reports)
             return fallback(f"{type(e).__name__}: {e}")
@@ -130,15 +139,19 @@ class Classifier:
             return fallback("two approvers")
         snapshot = None
         if config.undo.get("enabled", True) and may_destroy(verdict):  # issue 14: saved first, quietly
+            if paths.SYSTEM is not None:
+                return fallback("undo: the Python path saves it as the user")
             from guardsh.undo.guard import protect
 
             protection = protect(verdict, config, req.cwd)
             if protection.verdict.decision != Decision.ALLOW:
                 return fallback("undo")
             verdict, snapshot = protection.verdict, protection.snapshot
+        if paths.SYSTEM is not None:  # the daemon's own trail, which the client's user cannot alter
+            config.audit_log = paths.daemon_audit_log(req.uid)
         try:  # written before the answer, as guardsh writes it before the exec
             trail.record_invocation(text, verdict, "exec", config, cwd=req.cwd, pid=req.pid, ppid=req.ppid,
-                                    snapshot=snapshot)
+                                    snapshot=snapshot, uid=req.uid)
         except Exception:
             return fallback("audit")  # the Python path decides whether it still runs, and says so
         return self._allow(bash, name, list(verdict.texts), req)

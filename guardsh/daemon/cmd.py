@@ -17,8 +17,9 @@ from guardsh.daemon.server import PID_NAME, serve, socket_path
 UNIT_NAME = "guardsh-daemon.service"
 LAUNCHER_MARKER = b"guardsh-launcher"
 USAGE = """\
-usage: guardsh daemon start | stop | status | run [--socket-dir DIR] [--workers N]
+usage: guardsh daemon start | stop | status | run [--socket-dir DIR] [--workers N] [--idle-exit SECONDS]
        guardsh daemon install [--no-enable] | uninstall     the systemd user unit
+       guardsh daemon install --system [--no-enable] [--unit-dir DIR]   separate-user mode (root): the system unit
 """
 
 
@@ -27,20 +28,32 @@ def main(args: list[str]) -> int:
         sys.stdout.write(USAGE)
         return 0 if args else 2
     verb, rest = args[0], args[1:]
-    directory, workers, enable = paths.daemon_dir(), max(2, os.cpu_count() or 2), True
+    directory, workers, enable, idle_exit = paths.daemon_dir(), max(2, os.cpu_count() or 2), True, 0
+    system_unit, unit_dir = False, ""
     while rest:
         opt = rest.pop(0)
         if opt == "--socket-dir" and rest:
             directory = os.path.abspath(rest.pop(0))
         elif opt == "--workers" and rest and rest[0].isdigit():
             workers = max(1, int(rest.pop(0)))
+        elif opt == "--idle-exit" and rest and rest[0].isdigit() and verb == "run":
+            idle_exit = int(rest.pop(0))
         elif opt == "--no-enable" and verb == "install":
             enable = False
+        elif opt == "--system" and verb == "install":
+            system_unit = True
+        elif opt == "--unit-dir" and verb == "install" and rest:
+            unit_dir = os.path.abspath(rest.pop(0))
         else:
             sys.stderr.write(f"guardsh daemon: unknown option {opt!r}\n{USAGE}")
             return 2
     if verb == "run":
-        return serve(directory, workers, (sys.argv[0],))
+        from guardsh.daemon import system
+
+        if system.active() and os.geteuid() == 0:  # separate-user mode: never serve as root
+            system.prepare_dirs()
+            system.drop_privileges()
+        return serve(directory, workers, (sys.argv[0],), idle_exit)
     if verb == "status":
         line = status(directory)
         if line is None:
@@ -52,6 +65,12 @@ def main(args: list[str]) -> int:
         return start(directory, workers)
     if verb == "stop":
         return stop(directory)
+    if verb == "install" and system_unit:
+        from guardsh.daemon import system
+
+        argv = launcher_argv()
+        return system.install(argv[2] if argv[1:2] == ["-IS"] else " ".join(argv), enable,
+                              unit_dir or system.SYSTEM_UNIT_DIR)
     if verb == "install":
         return install(enable)
     if verb == "uninstall":
@@ -101,7 +120,12 @@ def start(directory: str, workers: int) -> int:
     if status(directory) is not None:
         sys.stdout.write(f"guardsh daemon: already running on {socket_path(directory)}\n")
         return 0
-    log = os.path.join(paths.state_dir(), "daemon.log")
+    from guardsh.daemon import system
+
+    if system.active() and (why := system.start_check()) is not None:  # separate-user mode: as root
+        sys.stderr.write(f"guardsh daemon: {why}\n")
+        return 1
+    log = system.log_path() if system.active() else os.path.join(paths.state_dir(), "daemon.log")
     os.makedirs(os.path.dirname(log), mode=0o700, exist_ok=True)
     argv = launcher_argv() + ["daemon", "run", "--socket-dir", directory, "--workers", str(workers)]
     pid = os.fork()
@@ -116,6 +140,8 @@ def start(directory: str, workers: int) -> int:
             os.dup2(null, 0)
             os.dup2(out, 1)
             os.dup2(out, 2)
+            if system.active():
+                system.drop_privileges()  # the log was opened as root: it stays root's
             os.execv(argv[0], argv)
         finally:
             os._exit(127)
@@ -148,7 +174,11 @@ def stop(directory: str) -> int:
     if b"daemon" not in cmdline or b"run" not in cmdline:
         sys.stdout.write(f"guardsh daemon: not running (pid {pid} is not the daemon)\n")
         return 0
-    os.kill(pid, signal.SIGTERM)
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except PermissionError:  # the separate-user mode's daemon, asked by another user
+        sys.stderr.write(f"guardsh daemon: pid {pid} belongs to another user; stop it as root\n")
+        return 1
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and os.path.exists(f"/proc/{pid}"):
         try:

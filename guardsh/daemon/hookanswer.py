@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 
+from guardsh import paths
 from guardsh.agents import hooks
 from guardsh.agents.hookspec import AGENTS
 from guardsh.engine.config import ConfigError, load_config
@@ -51,6 +52,8 @@ def answer_hook(classifier: Classifier, req: Request, data: bytes) -> Answer:
         return fallback("not allowed at once")
     snapshot = None
     if config.undo.get("enabled", True) and may_destroy(verdict):  # issue 14: saved first, quietly
+        if paths.SYSTEM is not None:
+            return fallback("undo: the Python path saves it as the user")
         from guardsh.undo.guard import protect
 
         protection = protect(verdict, config, hook_req.cwd or os.getcwd())
@@ -58,7 +61,9 @@ def answer_hook(classifier: Classifier, req: Request, data: bytes) -> Answer:
             return fallback("undo")
         verdict, snapshot = protection.verdict, protection.snapshot
     try:
-        hooks.record(hook_req, verdict, "exec", config, pid=req.pid, ppid=req.ppid, snapshot=snapshot)
+        if paths.SYSTEM is not None:  # separate-user mode: the daemon's own trail
+            config.audit_log = paths.daemon_audit_log(req.uid)
+        hooks.record(hook_req, verdict, "exec", config, pid=req.pid, ppid=req.ppid, snapshot=snapshot, uid=req.uid)
     except Exception:
         return fallback("audit")
     out = hooks.render(agent, hooks.Answer("allow"))

@@ -14,6 +14,7 @@ import os
 import socket
 import sys
 
+from guardsh import paths
 from guardsh.cachefiles import flush
 from guardsh.daemon import protocol
 from guardsh.daemon.answer import Classifier
@@ -21,6 +22,7 @@ from guardsh.daemon.model import ALLOW, PRINT, Request, fallback
 
 SOCKET_NAME = "daemon.sock"
 PID_NAME = "daemon.pid"
+LOCK_NAME = "daemon.lock"
 READ_TIMEOUT = 1.0
 BACKLOG = 256
 
@@ -46,8 +48,8 @@ def handle(conn: socket.socket, classifier: Classifier, status: str, stale: bool
     from guardsh.approval.protocol import peer_cred
 
     pid, uid, _gid = peer_cred(conn)
-    if uid != os.getuid() or pid <= 0:
-        return "refused"  # another user (separate-user mode is a different set-up): no answer at all
+    if pid <= 0 or (uid != os.getuid() and paths.SYSTEM is None):
+        return "refused"  # another user: answered only in the separate-user mode (daemon/system.py)
     conn.settimeout(READ_TIMEOUT)
     try:
         n = protocol.header_length(recv_exact(conn, 8))
@@ -65,7 +67,7 @@ def handle(conn: socket.socket, classifier: Classifier, status: str, stale: bool
         elif ppid is None:
             answer = fallback("the client is gone")
         else:
-            req = Request(name, args, cwd, env, tty, pid, ppid)
+            req = Request(name, args, cwd, env, tty, pid, ppid, uid)
             answer = classifier.answer_hook(req, data) if kind == "h" else classifier.answer(req)
             if answer.verdict in (ALLOW, PRINT) and _ppid(pid) != ppid:
                 answer = fallback("the client changed")  # pid reused meanwhile: not the process we judged
@@ -118,7 +120,7 @@ class CodeWatch:
         return stale or any(self._stat(path) != st for path, st in self.files.items())
 
 
-def worker(listener: socket.socket, classifier: Classifier, code: CodeWatch) -> None:
+def worker(listener: socket.socket, classifier: Classifier, code: CodeWatch, activity: Activity) -> None:
     import signal
 
     served = 0
@@ -138,15 +140,29 @@ def worker(listener: socket.socket, classifier: Classifier, code: CodeWatch) -> 
             if stale:
                 os.kill(os.getppid(), signal.SIGHUP)
                 return
+        activity.touch()
         flush()  # caches the engine rebuilt (rules after a change, config)
+
+
+def prepare_dir(directory: str) -> None:
+    """The socket directory, created or checked: private (0700) and ours, or in the separate-user
+    mode reachable by every user (0755, made by systemd or root) and writable by us alone."""
+    from guardsh.approval.protocol import check_dir, ensure_dir
+
+    if paths.SYSTEM is None:
+        ensure_dir(directory, private=True)
+        return
+    try:
+        os.mkdir(directory, 0o755)
+    except FileExistsError:
+        pass
+    check_dir(directory, os.getuid(), private=False)
 
 
 def bind(directory: str) -> socket.socket:
     """The listening socket at ``directory/daemon.sock``, bound under a temporary name and
     renamed into place."""
-    from guardsh.approval.protocol import ensure_dir
-
-    ensure_dir(directory, private=True)
+    prepare_dir(directory)
     final = socket_path(directory)
     tmp = f"{final}.{os.getpid()}"
     try:
@@ -154,7 +170,7 @@ def bind(directory: str) -> socket.socket:
     except FileNotFoundError:
         pass
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    old_umask = os.umask(0o177)
+    old_umask = os.umask(0o177 if paths.SYSTEM is None else 0o111)  # system mode: 0666, any user connects
     try:
         sock.bind(tmp)
     finally:
@@ -164,14 +180,103 @@ def bind(directory: str) -> socket.socket:
     return sock
 
 
-class _Stop(Exception):
-    pass
+class Activity:
+    """When a worker last answered, shared by the workers and the master (one page mapped before
+    the workers fork): the master stops a daemon started on demand that has been idle too long."""
+
+    def __init__(self) -> None:
+        import mmap
+
+        self._page = mmap.mmap(-1, 8)
+        self.touch()
+
+    def touch(self) -> None:
+        import struct
+        import time
+
+        self._page[0:8] = struct.pack("d", time.monotonic())
+
+    def idle(self) -> float:
+        import struct
+        import time
+
+        return time.monotonic() - struct.unpack("d", self._page[0:8])[0]
 
 
-def serve(directory: str, workers: int, self_paths: tuple[str, ...]) -> int:
-    """Run the daemon in the foreground until SIGTERM/SIGINT."""
+def take_lock(directory: str) -> int | None:
+    """One daemon per directory: an exclusive ``flock`` on ``daemon.lock``, held for the daemon's
+    life (a restart's exec closes it, the new image takes it again).  None: another holds it."""
+    import fcntl
+
+    fd = os.open(os.path.join(directory, LOCK_NAME), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _socket_is(path: str, ino: int) -> bool:
+    try:
+        return os.stat(path).st_ino == ino
+    except OSError:
+        return False
+
+
+def _stop_workers(children: set[int], grace: float = 5.0) -> None:
+    """SIGTERM to every worker, then wait for them (SIGKILL for one still there after ``grace``)."""
+    import signal
+    import time
+
+    for pid in children:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + grace
+    left = set(children)
+    while left:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid:
+            left.discard(pid)
+            continue
+        if time.monotonic() > deadline:
+            for pid in left:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            deadline = float("inf")
+        signal.sigtimedwait({signal.SIGCHLD}, 0.05)
+
+
+def serve(directory: str, workers: int, self_paths: tuple[str, ...], idle_exit: float = 0) -> int:
+    """Run the daemon in the foreground until SIGTERM/SIGINT; with ``idle_exit`` (seconds; how
+    the native client starts it on demand) also once no client has been answered for that long.
+    It also stops when its socket is gone or another daemon's replaced it (it serves no one)."""
     import signal
 
+    if paths.SYSTEM is not None:
+        from guardsh.daemon import system
+
+        system.watch_denials()  # before anything is imported or loaded: see daemon/system.py
+
+    # Signals are taken synchronously (sigtimedwait), never by a handler: a handler's exception
+    # could land between a fork and the bookkeeping of its child, or in a child before it resets.
+    # Blocked from the start, so a stop during the warm-up is a clean stop once it is up.
+    stops = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}  # HUP: a worker saw guardsh's code change
+    waited = stops | {signal.SIGCHLD}
+    signal.pthread_sigmask(signal.SIG_BLOCK, waited)
+    prepare_dir(directory)
+    lock = take_lock(directory)
+    if lock is None:
+        sys.stderr.write(f"guardsh daemon: another daemon holds {os.path.join(directory, LOCK_NAME)}; not starting\n")
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, waited)
+        return 0
     listener = bind(directory)
     path = socket_path(directory)
     ino = os.stat(path).st_ino
@@ -182,54 +287,51 @@ def serve(directory: str, workers: int, self_paths: tuple[str, ...]) -> int:
     classifier = Classifier(self_paths)
     classifier.warm()
     code = CodeWatch()
+    activity = Activity()
     flush()
     children: set[int] = set()
-    stopping = restart = False
-
-    def stop(sig: int, _frame: object) -> None:
-        nonlocal stopping, restart
-        stopping = True
-        restart = sig == signal.SIGHUP
-        raise _Stop  # interrupts os.wait (which PEP 475 would otherwise resume)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGHUP, stop)  # a worker saw guardsh's code change: exec the new code
+    restart = False
+    tick = min(idle_exit / 4, 30.0) if idle_exit > 0 else 30.0
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
-    sys.stderr.write(f"guardsh daemon: listening on {path} (pid {os.getpid()}, {workers} workers)\n")
+    idle_note = f", stops after {idle_exit:g} s idle" if idle_exit > 0 else ""
+    sys.stderr.write(f"guardsh daemon: listening on {path} (pid {os.getpid()}, {workers} workers{idle_note})\n")
     sys.stderr.flush()
+    status = 0
     try:
-        while not stopping:
-            while len(children) < workers and not stopping:
+        while True:
+            while len(children) < workers:
                 pid = os.fork()
                 if pid == 0:
-                    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-                        signal.signal(sig, signal.SIG_DFL)
                     try:
-                        worker(listener, classifier, code)
+                        for sig in stops:
+                            signal.signal(sig, signal.SIG_DFL)
+                        signal.pthread_sigmask(signal.SIG_UNBLOCK, waited)
+                        worker(listener, classifier, code, activity)
                     finally:
                         os._exit(1)
                 children.add(pid)
-            try:
-                pid, _status = os.wait()
+            info = signal.sigtimedwait(waited, tick)
+            if info is not None and info.si_signo in stops:
+                restart = info.si_signo == signal.SIGHUP
+                break
+            while children:
+                try:
+                    pid, _ = os.waitpid(-1, os.WNOHANG)
+                except ChildProcessError:
+                    children.clear()
+                    break
+                if pid == 0:
+                    break
                 children.discard(pid)
-            except InterruptedError:
-                continue
-            except ChildProcessError:
-                children.clear()
-    except _Stop:
-        pass
+            if not _socket_is(path, ino):
+                sys.stderr.write(f"guardsh daemon: {path} is gone or another daemon's; stopping\n")
+                status = 1  # a unit restarts it (Restart=on-failure), and it binds again
+                break
+            if idle_exit > 0 and activity.idle() >= idle_exit:
+                sys.stderr.write(f"guardsh daemon: idle for {idle_exit:g} s; stopping\n")
+                break
     finally:
-        for pid in children:
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        for pid in children:
-            try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
+        _stop_workers(children)
         if not restart:
             try:  # only our own socket: a newer daemon may have replaced it
                 if os.stat(path).st_ino == ino:
@@ -237,9 +339,12 @@ def serve(directory: str, workers: int, self_paths: tuple[str, ...]) -> int:
                     os.unlink(pid_path)
             except OSError:
                 pass
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, waited)
     if restart:  # the same process (pid, cmdline) on the new code: clients keep trusting it
         sys.stderr.write("guardsh daemon: guardsh changed on disk; restarting\n")
         sys.stderr.flush()
         listener.close()
+        os.close(lock)  # the new image takes the lock again
         os.execv(sys.executable, sys.orig_argv)
-    return 0
+    os.close(lock)
+    return status

@@ -53,6 +53,10 @@ def check(cond: dict[str, Any], cmd: Command, view: View, ctx: Context, skip: in
                     break
             else:
                 return False
+        elif key == "selects":
+            whole = any(f in EXACT_FLAGS.get(cmd.program, ()) for f in view.flags)
+            if not any(a.dynamic or selects(a.value, want, whole) for a in args):
+                return False
         elif key == "min_args":
             if len(args) < want:
                 return False
@@ -112,6 +116,33 @@ def check(cond: dict[str, Any], cmd: Command, view: View, ctx: Context, skip: in
             if cmd.args_from_stdin != want:
                 return False
     return True
+
+
+_SELECTS: dict[tuple[str, tuple[str, ...], bool], bool] = {}
+EXACT_FLAGS = {"pkill": ("-x", "--exact"), "pgrep": ("-x", "--exact")}  # the pattern must match the whole name
+
+
+def selects(pattern: str, texts: tuple[str, ...], whole: bool = False) -> bool:
+    """Would ``pattern``, read as the regular expression ``pkill``, ``pgrep`` and ``killall -r``
+    take (POSIX extended; Python's ``re`` reads the same syntax for what such patterns use), find a
+    match in one of ``texts`` (``whole``: match all of one, as ``pkill -x`` does)?  A pattern
+    Python cannot read selects everything (fail closed)."""
+    key = (pattern, texts, whole)
+    hit = _SELECTS.get(key)
+    if hit is None:
+        import re
+
+        try:
+            rx = re.compile(pattern)
+        except (re.error, RecursionError, OverflowError):
+            hit = True
+        else:
+            find = rx.fullmatch if whole else rx.search
+            hit = any(find(t) is not None for t in texts)
+        if len(_SELECTS) > 4096:
+            _SELECTS.clear()
+        _SELECTS[key] = hit
+    return hit
 
 
 TARGET_DIRECTORY_PROGRAMS = frozenset({"cp", "mv", "ln", "install"})

@@ -79,7 +79,7 @@ def load_specs(dirs: list[str] | None = None, use_cache: bool = True) -> list[di
     for f in files:
         st = os.stat(f)
         sig.append((f, st.st_size, st.st_mtime_ns))
-    cache = os.path.join(paths.cache_dir(), "previews.marshal")
+    cache = os.path.join(paths.compiled_cache_dir(), "previews.marshal")  # system mode: not the agent's cache
     if use_cache:
         try:
             with open(cache, "rb") as fh:

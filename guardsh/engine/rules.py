@@ -42,7 +42,7 @@ PATH_CLASSES = (
     "workspace", "workspace-root", "outside-workspace", "temp", "regenerable", "cache", "unresolved", "own",
     "recoverable",
 )
-LIST_KEYS = ("flags", "all_flags", "args", "words", "paths", "all_paths", "dest_paths", "source_paths", "redirects",
+LIST_KEYS = ("flags", "all_flags", "args", "selects", "words", "paths", "all_paths", "dest_paths", "source_paths", "redirects",
              "redirect_paths", "all_redirect_paths",
              "stdin_from", "assigns", "via")
 MATCH_KEYS = ("program", "subcommand", "options", "stdin", "env", "args_from_stdin", "min_args") + LIST_KEYS

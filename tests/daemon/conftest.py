@@ -37,13 +37,15 @@ def compiler() -> str:
 
 
 def build_client(out_dir: Path, launcher: Path, socket_dir: Path, timeout_ms: int = 2000,
-                 python: str = PYTHON) -> Path:
-    """guardsh-client compiled as ``out_dir/guardsh``, with ``bash`` and ``sh`` links to it."""
+                 python: str = PYTHON, on_demand: bool = False, idle_exit_s: int = 1800) -> Path:
+    """guardsh-client compiled as ``out_dir/guardsh``, with ``bash`` and ``sh`` links to it.
+    ``on_demand`` is off unless a test is about it: a fault test wants no daemon to appear."""
     out_dir.mkdir(parents=True, exist_ok=True)
     binary = out_dir / "guardsh"
     subprocess.run([compiler(), "-O2", "-Wall", "-o", str(binary), str(SOURCE),
                     f'-DGUARDSH_LAUNCHER="{launcher}"', f'-DGUARDSH_PYTHON="{python}"',
-                    f'-DGUARDSH_SOCKET_DIR="{socket_dir}"', f"-DGUARDSH_TIMEOUT_MS={timeout_ms}"],
+                    f'-DGUARDSH_SOCKET_DIR="{socket_dir}"', f"-DGUARDSH_TIMEOUT_MS={timeout_ms}",
+                    f"-DGUARDSH_ON_DEMAND={int(on_demand)}", f"-DGUARDSH_IDLE_EXIT_S={idle_exit_s}"],
                    check=True, capture_output=True)
     for name in ("bash", "sh"):
         (out_dir / name).symlink_to("guardsh")
