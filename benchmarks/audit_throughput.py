@@ -38,7 +38,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from latency import write_temp_launcher  # noqa: E402  (a launcher like install.sh writes)
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared" / "corpus" / "commands.txt"
+# ../shared/corpus from the repository root; ../../shared from a worktree in /work/wt/<room>
+SHARED = next((p / "shared" / "corpus" / "commands.txt" for p in (REPO.parent, REPO.parent.parent)
+               if (p / "shared" / "corpus" / "commands.txt").exists()), REPO.parent / "shared" / "corpus" / "commands.txt")
 LOCAL = REPO / "benchmarks" / "corpus.txt"
 TARGET, GOAL = 5_000, 10_000
 

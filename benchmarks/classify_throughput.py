@@ -38,7 +38,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-SHARED_CORPUS = REPO.parent / "shared" / "corpus" / "commands.txt"
+# ../shared/corpus from the repository root; ../../shared from a worktree in /work/wt/<room>
+SHARED_CORPUS = next((p / "shared" / "corpus" / "commands.txt" for p in (REPO.parent, REPO.parent.parent)
+               if (p / "shared" / "corpus" / "commands.txt").exists()), REPO.parent / "shared" / "corpus" / "commands.txt")
 OWN_CORPUS = HERE / "corpus.txt"
 PROFILE_OUT = HERE / "last_profile.txt"
 HEREDOC_FORMAT = "# format: lines+heredocs"

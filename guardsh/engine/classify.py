@@ -38,6 +38,8 @@ class Classifier:
         self.config = config or Config()
         disabled = self.config.disabled_rules
         self._disabled = disabled
+        self._any_rules: dict[tuple[bool, bool], list[dict[str, Any]]] = {}  # see _rules_on_any
+        self._any_of = rules
 
     def classify(self, text: str, ctx: Context, params: dict[str, str] | None = None,
                  state: State | None = None) -> Verdict:
@@ -77,8 +79,9 @@ class Classifier:
             risk = max(risk, Risk.DESTRUCTIVE)
         matches = _dedupe(matches)
         decision = self.config.decide(Risk(risk), mode == "opaque", bool(unknown))
-        notes = tuple(f"unknown program: {p}" for p in dict.fromkeys(unknown))
-        notes += tuple(dict.fromkeys(prod_notes))
+        notes = tuple([f"unknown program: {p}" for p in dict.fromkeys(unknown)]) if unknown else ()
+        if prod_notes:
+            notes += tuple(dict.fromkeys(prod_notes))
         return Verdict(text, decision, Risk(risk), tuple(matches), mode, tuple(out.commands), notes,
                        (text,) + tuple(out.texts))
 
@@ -105,8 +108,8 @@ class Classifier:
                 for rule in rules.for_subcommand(prog, first):
                     if self._applies(rule, cmd, view, ctx):
                         found.append(_match(rule, cmd))
-                for rule in rules.glob_rules:
-                    if any_match(rule["match"]["program"], prog) and self._applies(rule, cmd, view, ctx):
+                for rule in rules.glob_for(prog):
+                    if self._applies(rule, cmd, view, ctx):
                         found.append(_match(rule, cmd))
                 if view.positionals and view.positionals[0].dynamic and prog in rules.with_subcommands:
                     found.append(Match(CANNOT_ANALYSE, Risk.DESTRUCTIVE,
@@ -125,10 +128,25 @@ class Classifier:
                                 found.append(verb)
                                 default = verb.risk
                     program_risk = default
-        extra = [_match(rule, cmd) for rule in rules.any_rules
-                 if _could_apply(rule["match"], cmd) and self._applies(rule, cmd, view, ctx)]
+        on_any = self._rules_on_any(cmd)
+        if not on_any:  # (most commands: no redirection, no assignment)
+            return Risk(program_risk), found, known
+        extra = [_match(rule, cmd) for rule in on_any if self._applies(rule, cmd, view, ctx)]
         risk = max([program_risk] + [m.risk for m in extra])
         return Risk(risk), found + extra, known
+
+    def _rules_on_any(self, cmd: Command) -> list[dict[str, Any]]:
+        """The rules on every program that ``_could_apply`` to a command of this shape (with or
+        without redirections, with or without assignments), in file order."""
+        shape = (bool(cmd.redirects), bool(cmd.assignments))
+        found = self._any_rules.get(shape)
+        if found is None or self._any_of is not self.rules:
+            if self._any_of is not self.rules:
+                self._any_rules.clear()
+                self._any_of = self.rules
+            probe = Command((), cmd.assignments[:1], cmd.redirects[:1])
+            found = self._any_rules[shape] = [r for r in self.rules.any_rules if _could_apply(r["match"], probe)]
+        return found
 
     def _applies(self, rule: dict[str, Any], cmd: Command, view: View, ctx: Context) -> bool:
         if rule["id"] in self._disabled:

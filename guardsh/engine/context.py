@@ -52,6 +52,21 @@ def _under(path: str, base: str) -> bool:
     return path == base or path.startswith(base.rstrip("/") + "/")
 
 
+_PREFIXES: dict[tuple[str, ...], tuple[str, ...]] = {}  # directories -> each with its trailing "/"
+
+
+def _under_any(path: str, dirs: tuple[str, ...]) -> bool:
+    """``any(_under(path, d) for d in dirs)``, as one ``startswith`` of the directories' prefixes."""
+    if type(dirs) is not tuple:
+        return any(_under(path, d) for d in dirs)
+    prefixes = _PREFIXES.get(dirs)
+    if prefixes is None:
+        if len(_PREFIXES) >= 256:
+            _PREFIXES.clear()
+        prefixes = _PREFIXES[dirs] = tuple(d.rstrip("/") + "/" for d in dirs)
+    return path in dirs or path.startswith(prefixes)
+
+
 class Context:
     """Where a command runs: cwd, home, workspace, environment, guardsh's own paths."""
 
@@ -243,12 +258,12 @@ class Context:
         if path in CRITICAL_DIRS or path == home:
             classes.add("critical")
         owned = _under(path, home) or (ws is not None and _under(path, ws))
-        if not owned and any(_under(path, t) for t in self.temp_dirs):
+        if not owned and _under_any(path, self.temp_dirs):
             classes.add("temp")  # a workspace or home that lives under /tmp is not scratch space
-        elif path.startswith("/dev/") and not any(_under(path, d) for d in HARMLESS_DEVICES):
+        elif path.startswith("/dev/") and not _under_any(path, HARMLESS_DEVICES):
             classes.add("device")
         cache_dir, guardsh_dirs = self.own_dirs()
-        if any(_under(path, d) for d in guardsh_dirs):
+        if _under_any(path, guardsh_dirs):
             classes.add("guardsh")
         elif _under(path, cache_dir) and path != cache_dir:
             classes.add("cache")  # ~/.cache/pip, ~/.cache/go-build: regenerable by definition
@@ -256,10 +271,10 @@ class Context:
             classes.add("home")
         elif _under(path, home):
             rel = path[len(home) + 1:]
-            if any(rel == s or rel.startswith(s + "/") for s in SECRET_DIRS):
+            if _under_any(rel, SECRET_DIRS):  # (no entry ends with "/")
                 classes.add("secrets")
-        elif "temp" not in classes and (path == "/home" or any(_under(path, d) for d in SYSTEM_DIRS)):
-            if not any(_under(path, d) for d in HARMLESS_DEVICES):
+        elif "temp" not in classes and (path == "/home" or _under_any(path, SYSTEM_DIRS)):
+            if not _under_any(path, HARMLESS_DEVICES):
                 classes.add("system")
         if "/.git/" in path + "/":
             classes.add("git-dir")
@@ -268,7 +283,7 @@ class Context:
         rel_home = path[len(home) + 1:] if _under(path, home) and path != home else ""
         if rel_home in SECRET_DIRS:
             classes.add("critical")
-        if any(_under(path, p) for p in self.protected_extra):
+        if _under_any(path, self.protected_extra):
             classes.add("system")
         if ws is not None and _under(path, ws):
             classes.add("workspace")
@@ -276,9 +291,9 @@ class Context:
                 classes.add("workspace-root")
             else:
                 parts = path[len(ws) + 1:].split("/")
-                if any(any_match(tuple(self.config.regenerable), p) for p in parts):
+                if any(any_match(self.config.regenerable, p) for p in parts):
                     classes.add("regenerable")
-        elif "temp" not in classes and not any(_under(path, d) for d in HARMLESS_DEVICES):
+        elif "temp" not in classes and not _under_any(path, HARMLESS_DEVICES):
             classes.add("outside-workspace")
         if classes & PROTECTED:
             classes.add("protected")

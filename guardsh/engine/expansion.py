@@ -181,11 +181,14 @@ def _regular_file(path: str) -> bool:
         return False
 
 
+_NEEDS_QUOTES = frozenset(" \t\n'\"\\$`;&|<>()*?[]#~{}")
+
+
 def join_words(words: tuple[Word, ...] | list[Word]) -> str:
     out = []
     for w in words:
         v = w.value
-        if not v or any(c in v for c in " \t\n'\"\\$`;&|<>()*?[]#~{}"):
+        if not v or not _NEEDS_QUOTES.isdisjoint(v):
             v = "'" + v.replace("'", "'\\''") + "'"
         out.append(v)
     return " ".join(out)

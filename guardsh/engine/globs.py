@@ -84,8 +84,52 @@ def _gmatch(p: str, i: int, t: str, j: int) -> bool:
     return j == nt
 
 
-def any_match(patterns: tuple[str, ...] | list[str], text: str) -> bool:
-    for p in patterns:
+# id(patterns) -> (patterns, the literal patterns as a set, the others): a tuple or frozenset of
+# patterns (rules keep theirs as tuples, for the life of the rule set) is split once, then a word
+# is one set lookup plus a gmatch per wildcard pattern.  The entry holds the patterns object
+# itself, so its id cannot be reused by another object while the entry exists; lists (mutable)
+# are not cached.
+_SPLIT: dict[int, tuple[tuple[str, ...] | frozenset[str], frozenset[str], tuple[str, ...]]] = {}
+_SPLIT_MAX = 8192
+
+
+def any_match(patterns: tuple[str, ...] | frozenset[str] | list[str], text: str) -> bool:
+    entry = _SPLIT.get(id(patterns))
+    if entry is None or entry[0] is not patterns:
+        if type(patterns) is not tuple and type(patterns) is not frozenset:
+            for p in patterns:
+                if gmatch(p, text):
+                    return True
+            return False
+        entry = _split(patterns)
+    if text in entry[1]:
+        return True
+    for p in entry[2]:
         if gmatch(p, text):
             return True
     return False
+
+
+def any_in(patterns: tuple[str, ...] | frozenset[str] | list[str], texts: set[str] | frozenset[str]) -> bool:
+    """Does any of ``texts`` match any of ``patterns``?  (``any(any_match(patterns, t) for t in texts)``)"""
+    entry = _SPLIT.get(id(patterns))
+    if entry is None or entry[0] is not patterns:
+        if type(patterns) is not tuple and type(patterns) is not frozenset:
+            return any(gmatch(p, t) for t in texts for p in patterns)
+        entry = _split(patterns)
+    if not entry[1].isdisjoint(texts):
+        return True
+    for p in entry[2]:
+        for t in texts:
+            if gmatch(p, t):
+                return True
+    return False
+
+
+def _split(patterns: tuple[str, ...] | frozenset[str]) -> tuple[tuple[str, ...] | frozenset[str], frozenset[str], tuple[str, ...]]:
+    literal = frozenset(p for p in patterns if "*" not in p and "?" not in p and "[" not in p)
+    entry = (patterns, literal, tuple(p for p in patterns if p not in literal))
+    if len(_SPLIT) >= _SPLIT_MAX:
+        _SPLIT.clear()
+    _SPLIT[id(patterns)] = entry
+    return entry

@@ -22,6 +22,17 @@ NAME_CHARS = NAME_START | frozenset("0123456789")
 SPECIAL_PARAMS = frozenset("0123456789@*#?$!-")
 HEX = frozenset("0123456789abcdefABCDEF")
 OCT = frozenset("01234567")
+# what a word reader must look at: the metacharacters, quoting, expansions, patterns; any other
+# character stands for itself
+WORD_SPECIAL = METACHARS | frozenset("\\'\"$`*?[{")
+# ``text.translate(MARK_SPECIAL)`` turns every character a word reader must look at (and NUL)
+# into NUL: the end of a run of ordinary characters is then one ``find``, not a loop
+MARK_SPECIAL = {ord(c): 0 for c in WORD_SPECIAL | {"\0"}}
+# the operators that start with a character, in the order above (the first that fits wins)
+REDIRECTS_BY_FIRST = {c: tuple(o for o in REDIRECT_OPS if o[0] == c) for c in "<>&"}
+OPERATORS_BY_FIRST = {c: tuple(o for o in OPERATORS if o[0] == c) for c in ";&|()"}
+# what can start a token other than a word (with the digits of ``2>``)
+TOKEN_SPECIAL = frozenset("\\\n#<>(;&|)")
 
 
 # ``re`` costs several ms to import and guardsh runs before every command: the few patterns
@@ -159,9 +170,10 @@ def _ansi_c(text: str, i: int) -> tuple[str, int]:
 class _WordReader:
     """Reads one word starting at ``i``; see ``read_word``."""
 
-    def __init__(self, text: str, params: dict[str, str] | None) -> None:
+    def __init__(self, text: str, params: dict[str, str] | None, marks: str | None = None) -> None:
         self.text = text
         self.params = params
+        self.marks = marks  # text.translate(MARK_SPECIAL), or None
         self.out: list[str] = []
         self.dynamic = False
         self.glob = False
@@ -283,19 +295,45 @@ class _WordReader:
                 i = self.dollar(i, quoted=False)
             elif c == "`":
                 i = self.backtick(i)
-            else:
+            elif c in "*?[{":
                 if c in "*?" or (c == "[" and _closes_bracket(text, i)):
                     self.glob = True
                 elif c == "{" and _is_brace_expansion(text, i):
                     self.glob = True
                 self.out.append(c)
                 i += 1
+            else:  # a run of ordinary characters, taken whole
+                if self.marks is not None:
+                    j = self.marks.find("\0", i + 1)
+                    if j < 0:
+                        j = n
+                else:
+                    j = i + 1
+                    while j < n and text[j] not in WORD_SPECIAL:
+                        j += 1
+                self.out.append(text[i:j])
+                i = j
         return i
 
 
-def read_word(text: str, i: int = 0, params: dict[str, str] | None = None) -> tuple[Word, int]:
-    """Read one shell word at ``text[i]``; return it and the index just past it."""
-    reader = _WordReader(text, params)
+def read_word(text: str, i: int = 0, params: dict[str, str] | None = None,
+              marks: str | None = None) -> tuple[Word, int]:
+    """Read one shell word at ``text[i]``; return it and the index just past it.  ``marks``:
+    ``text.translate(MARK_SPECIAL)``, when the caller has it (a tokenizer reads many words)."""
+    n = len(text)
+    if marks is not None:
+        j = marks.find("\0", i)
+        if j < 0:
+            j = n
+    else:
+        j = i
+        while j < n and text[j] not in WORD_SPECIAL:
+            j += 1
+    if j > i and (j == n or (text[j] in METACHARS and text[j] != "(")):
+        # only ordinary characters up to a blank or an operator (most words): no quoting, no
+        # expansion, no pattern; what the reader below would make of it, without the reader
+        return Word(text[i:j], False, False, (), text[i] == "~"), j
+    reader = _WordReader(text, params, marks)
     end = reader.read(i)
     word = Word(
         value="".join(reader.out),
@@ -336,71 +374,85 @@ def tokenize(text: str, params: dict[str, str] | None = None) -> list[Token]:
     tokens: list[Token] = []
     pending: list[tuple[int, str, bool, bool]] = []  # token index, delimiter, strip tabs, quoted
     i, n = 0, len(text)
+    marks = text.translate(MARK_SPECIAL)
     while i < n:
         c = text[i]
         if c in " \t":
             i += 1
             continue
-        if c == "\\" and text.startswith("\n", i + 1):
-            i += 2
-            continue
-        if c == "\n":
-            tokens.append(Token("op", "\n", i, i + 1))
-            i += 1
-            if pending:
-                i = _read_heredocs(text, i, tokens, pending)
-                pending = []
-            continue
-        if c == "#":
-            j = text.find("\n", i)
-            i = n if j < 0 else j
-            continue
-        if c in "<>" and text.startswith("(", i + 1):
-            end = find_close(text, i + 2)
-            word = Word(text[i:end], dynamic=True, subs=(text[i + 2 : end - 1],))
-            tokens.append(Token("word", text[i:end], i, end, word=word))
+        if c in TOKEN_SPECIAL or c.isdigit():  # anything else starts a word
+            if c == "\\" and text.startswith("\n", i + 1):
+                i += 2
+                continue
+            if c == "\n":
+                tokens.append(Token("op", "\n", i, i + 1))
+                i += 1
+                if pending:
+                    i = _read_heredocs(text, i, tokens, pending)
+                    pending = []
+                continue
+            if c == "#":
+                j = text.find("\n", i)
+                i = n if j < 0 else j
+                continue
+            if c in "<>" and text.startswith("(", i + 1):
+                end = find_close(text, i + 2)
+                word = Word(text[i:end], dynamic=True, subs=(text[i + 2 : end - 1],))
+                tokens.append(Token("word", text[i:end], i, end, word=word))
+                i = end
+                continue
+            if c == "(" and text.startswith("((", i) and _at_command_start(tokens):
+                try:
+                    end = find_close(text, i + 2)
+                except LexError:
+                    end = -1
+                if end > 0 and text.startswith(")", end):
+                    inner = text[i + 2 : end - 1]
+                    tokens.append(Token("arith", text[i : end + 1], i, end + 1, subs=tuple(find_subs(inner))))
+                    i = end + 1
+                    continue
+            fd: int | None = None
+            j = i
+            if c.isdigit():
+                while j < n and text[j].isdigit():
+                    j += 1
+                if j < n and text[j] in "<>":
+                    fd = int(text[i:j])
+                else:
+                    j = i
+            if text[j] in "<>&":
+                op = next((o for o in REDIRECTS_BY_FIRST[text[j]] if text.startswith(o, j)), None)
+                if op is not None and not (op in ("<", ">") and text.startswith("(", j + 1)):
+                    i = _read_redirect(text, i, j, op, fd, tokens, pending, params)
+                    continue
+            if c in ";&|()":
+                op = next((o for o in OPERATORS_BY_FIRST[c] if text.startswith(o, i)), None)
+                if op is not None:
+                    tokens.append(Token("op", op, i, i + len(op)))
+                    i += len(op)
+                    continue
+        end = marks.find("\0", i)
+        if end < 0:
+            end = n
+        if end > i and (end == n or (text[end] in METACHARS and text[end] != "(")):
+            # ordinary characters only (read_word's first case, inline: most words are so); no
+            # positional parameter either, which needs a "$"
+            raw = text[i:end]
+            tokens.append(Token("word", raw, i, end, Word(raw, False, False, (), c == "~")))
             i = end
             continue
-        if c == "(" and text.startswith("((", i) and _at_command_start(tokens):
-            try:
-                end = find_close(text, i + 2)
-            except LexError:
-                end = -1
-            if end > 0 and text.startswith(")", end):
-                inner = text[i + 2 : end - 1]
-                tokens.append(Token("arith", text[i : end + 1], i, end + 1, subs=tuple(find_subs(inner))))
-                i = end + 1
-                continue
-        fd: int | None = None
-        j = i
-        if c.isdigit():
-            while j < n and text[j].isdigit():
-                j += 1
-            if j < n and text[j] in "<>":
-                fd = int(text[i:j])
-            else:
-                j = i
-        if text[j] in "<>&":
-            op = next((o for o in REDIRECT_OPS if text.startswith(o, j)), None)
-            if op is not None and not (op in ("<", ">") and text.startswith("(", j + 1)):
-                i = _read_redirect(text, i, j, op, fd, tokens, pending, params)
-                continue
-        if c in ";&|()":
-            op = next((o for o in OPERATORS if text.startswith(o, i)), None)
-            if op is not None:
-                tokens.append(Token("op", op, i, i + len(op)))
-                i += len(op)
-                continue
-        word, end = read_word(text, i, params)
+        word, end = read_word(text, i, params, marks)
         raw = text[i:end]
-        expanded = _expand_all_params(raw, params)
-        if expanded is None:
-            expanded = _split_param(raw, params)
+        expanded = None
+        if params is not None:
+            expanded = _expand_all_params(raw, params)
+            if expanded is None:
+                expanded = _split_param(raw, params)
         if expanded is not None:
             for value in expanded:
-                tokens.append(Token("word", raw, i, end, word=Word(value)))
+                tokens.append(Token("word", raw, i, end, Word(value)))
         else:
-            tokens.append(Token("word", raw, i, end, word=word))
+            tokens.append(Token("word", raw, i, end, word))
         i = end
     if pending:
         # A here-document with no newline after its operator: bash reads an empty body.

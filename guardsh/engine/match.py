@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from guardsh.engine.context import Context
-from guardsh.engine.globs import any_match, gmatch
+from guardsh.engine.globs import any_in, any_match, gmatch
 from guardsh.engine.model import Command, Word
 from guardsh.engine.view import View
 
@@ -35,17 +35,23 @@ def check(cond: dict[str, Any], cmd: Command, view: View, ctx: Context, skip: in
         if key in ("program", "subcommand"):
             continue
         if key == "flags":
-            if not any(any_match(want, f) for f in view.flags):
+            if not any_in(want, view.flags):
                 return False
         elif key == "all_flags":
             if not all(any(gmatch(p, f) for f in view.flags) for p in want):
                 return False
         elif key == "options":
             for name, patterns in want.items():
-                if not any(n == name and _text_match(patterns, v, ctx) for n, v in view.options):
+                for n, v in view.options:
+                    if n == name and _text_match(patterns, v, ctx):
+                        break
+                else:
                     return False
         elif key == "args":
-            if not any(_text_match(want, a.value, ctx) for a in args):
+            for a in args:
+                if _text_match(want, a.value, ctx):
+                    break
+            else:
                 return False
         elif key == "selects":
             whole = any(f in EXACT_FLAGS.get(cmd.program, ()) for f in view.flags)
@@ -55,7 +61,10 @@ def check(cond: dict[str, Any], cmd: Command, view: View, ctx: Context, skip: in
             if len(args) < want:
                 return False
         elif key == "words":
-            if not any(_text_match(want, w.value, ctx) for w in cmd.words[1:]):
+            for w in cmd.words[1:]:
+                if _text_match(want, w.value, ctx):
+                    break
+            else:
                 return False
         elif key == "paths":
             if not _paths_any(want, args, cmd, ctx):
@@ -161,7 +170,9 @@ def _text_match(patterns: tuple[str, ...], value: str, ctx: Context) -> bool:
 
 
 def _paths_any(want: tuple[str, ...], args: list[Word], cmd: Command, ctx: Context) -> bool:
-    wanted = set(want)
-    if cmd.args_from_stdin and "unresolved" in wanted:
+    if cmd.args_from_stdin and "unresolved" in want:
         return True
-    return any(ctx.path_classes(a, cmd.cwd, cmd.created) & wanted for a in args)
+    for a in args:
+        if not ctx.path_classes(a, cmd.cwd, cmd.created).isdisjoint(want):
+            return True
+    return False

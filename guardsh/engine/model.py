@@ -7,6 +7,10 @@ than the whole classification (see benchmarks/README.md).  Treat every instance 
 """
 from __future__ import annotations
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 
 class _Level(int):
     """An ordered level with a label; subclasses fill LABELS."""
@@ -140,7 +144,13 @@ class Redirect(_Value):
         return self.target is not None and self.op in (">", ">>", ">|", "&>", "&>>", "<>", ">&")
 
 
-class Command(_Value):
+class _Derived(_Value):
+    """A slot for a value derived from the fields (not a field: not compared, shown or replaced)."""
+
+    __slots__ = ("program",)
+
+
+class Command(_Derived):
     """One simple command, normalised.
 
     ``via`` lists the wrappers it was found inside, outermost first (``sudo``, ``bash -c``,
@@ -174,6 +184,13 @@ class Command(_Value):
         _set(self, "cwd", cwd)
         _set(self, "created", created)
         _set(self, "as_found", as_found)
+        # ``program``: the program's basename, the way rules name it (``/usr/bin/rm`` -> ``rm``);
+        # read for every rule and every wrapper, so worked out once
+        if not words:
+            _set(self, "program", "")
+        else:
+            name = words[0].value
+            _set(self, "program", name.rsplit("/", 1)[-1] if "/" in name.rstrip("/") else name)
 
     words: tuple[Word, ...]
     assignments: tuple[tuple[str, Word], ...]
@@ -186,27 +203,37 @@ class Command(_Value):
     cwd: str | None
     created: frozenset[str]
     as_found: bool
+    program: str  # derived from words (see __init__): basename of the program, the way rules name it
 
     @property
     def argv(self) -> tuple[str, ...]:
         return tuple(w.value for w in self.words)
 
-    @property
-    def program(self) -> str:
-        """Basename of the program, the way rules name it (``/usr/bin/rm`` -> ``rm``)."""
-        if not self.words:
-            return ""
-        name = self.words[0].value
-        return name.rsplit("/", 1)[-1] if "/" in name.rstrip("/") else name
 
-    def replace(self, **changes: object) -> Command:
-        values = {f: getattr(self, f) for f in self.__slots__}
-        values.update(changes)
-        return Command(**values)
+    def replace(self, **changes: Any) -> Command:
+        if not changes.keys() <= _COMMAND_FIELDS:
+            raise TypeError(f"Command has no field {next(k for k in changes if k not in _COMMAND_FIELDS)!r}")
+        get = changes.get
+        return Command(get("words", self.words), get("assignments", self.assignments),
+                       get("redirects", self.redirects), get("text", self.text), get("via", self.via),
+                       get("stdin", self.stdin), get("stdin_from", self.stdin_from),
+                       get("args_from_stdin", self.args_from_stdin), get("cwd", self.cwd),
+                       get("created", self.created), get("as_found", self.as_found))
+
+
+_COMMAND_FIELDS = frozenset(Command.__slots__)
 
 
 class Match(_Value):
     __slots__ = ("rule", "risk", "reason", "suggest", "at")
+
+    def __init__(self, rule: str, risk: Risk, reason: str, suggest: str | None, at: str) -> None:
+        _set(self, "rule", rule)  # written out, as Word's: one per rule matched
+        _set(self, "risk", risk)
+        _set(self, "reason", reason)
+        _set(self, "suggest", suggest)
+        _set(self, "at", at)
+
     rule: str
     risk: Risk
     reason: str
@@ -228,6 +255,17 @@ class Verdict(_Value):
 
     __slots__ = ("command", "decision", "risk", "matches", "parse", "commands", "notes", "texts")
     _defaults = ((), (), ())
+
+    def __init__(self, command: str, decision: Decision, risk: Risk, matches: tuple[Match, ...], parse: str,
+                 commands: tuple[Command, ...] = (), notes: tuple[str, ...] = (), texts: tuple[str, ...] = ()) -> None:
+        _set(self, "command", command)
+        _set(self, "decision", decision)
+        _set(self, "risk", risk)
+        _set(self, "matches", matches)
+        _set(self, "parse", parse)
+        _set(self, "commands", commands)
+        _set(self, "notes", notes)
+        _set(self, "texts", texts)
     command: str
     decision: Decision
     risk: Risk

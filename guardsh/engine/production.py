@@ -165,7 +165,7 @@ def settings(ctx: Context) -> Settings:
 
 def wanted(cmd: Command) -> bool:
     """Cheap test: could this command have a production context at all?"""
-    return cmd.program in PROGRAMS or any(v.startswith("ssh ") for v in cmd.via)
+    return cmd.program in PROGRAMS or (bool(cmd.via) and any(v.startswith("ssh ") for v in cmd.via))
 
 
 def escalate(cmd: Command, view: View, ctx: Context, risk: Risk, matches: list[Match],

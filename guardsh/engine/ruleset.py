@@ -56,6 +56,7 @@ class RuleSet:
         self.by_program: dict[str, list[dict[str, Any]]] = {}
         self.glob_rules: list[dict[str, Any]] = []
         self.any_rules: list[dict[str, Any]] = []
+        self._glob_for: dict[str, list[dict[str, Any]]] = {}
         for rule in data["rules"]:
             progs = rule["match"].get("program")
             if progs is None:
@@ -106,6 +107,7 @@ class RuleSet:
         self.by_program = {}
         self.glob_rules = self._load(packed["glob"])
         self.any_rules = self._load(packed["any"])
+        self._glob_for = {}
         self.known = set(packed["known"])
         self.with_subcommands = frozenset(packed["with_subcommands"])
         self.runners = packed.get("runners", {})  # (the format number in the signature keeps old caches out)
@@ -166,11 +168,18 @@ class RuleSet:
             self.programs[name] = spec
         return spec
 
+    def glob_for(self, name: str) -> list[dict[str, Any]]:
+        """The rules whose program patterns (``mkfs.*``) match ``name``, in file order (once per name)."""
+        found = self._glob_for.get(name)
+        if found is None:
+            if len(self._glob_for) >= 4096:
+                self._glob_for.clear()
+            found = self._glob_for[name] = [r for r in self.glob_rules if any_match(r["match"]["program"], name)]
+        return found
+
     def candidates(self, name: str) -> list[dict[str, Any]]:
         found = list(self.for_program(name))
-        for rule in self.glob_rules:
-            if any_match(rule["match"]["program"], name):
-                found.append(rule)
+        found.extend(self.glob_for(name))
         found.extend(self.any_rules)
         return found
 

@@ -192,12 +192,16 @@ class Parser:
         return self.tokens[j] if j < self.n else None
 
     def at_word(self, *words: str) -> bool:
-        tok = self.peek()
-        return tok is not None and tok.kind == "word" and tok.raw in words
+        if self.i >= self.n:
+            return False
+        tok = self.tokens[self.i]
+        return tok.kind == "word" and tok.raw in words
 
     def at_op(self, *ops: str) -> bool:
-        tok = self.peek()
-        return tok is not None and tok.kind == "op" and tok.raw in ops
+        if self.i >= self.n:
+            return False
+        tok = self.tokens[self.i]
+        return tok.kind == "op" and tok.raw in ops
 
     def expect_word(self, word: str) -> Token:
         tok = self.peek()
@@ -216,7 +220,8 @@ class Parser:
         return tok
 
     def skip_newlines(self) -> None:
-        while self.at_op("\n"):
+        tokens, n = self.tokens, self.n
+        while self.i < n and tokens[self.i].kind == "op" and tokens[self.i].raw == "\n":
             self.i += 1
 
     # --- lists
@@ -276,7 +281,7 @@ class Parser:
         if start_tok is None:
             raise GrammarError("a command is missing")
         bang = False
-        while True:
+        while start_tok.kind == "word" and start_tok.raw in ("time", "!"):  # (else neither is here)
             if self.at_word("time"):
                 self.i += 1
                 if self.at_word("-p"):
@@ -329,7 +334,8 @@ class Parser:
                 return self.coproc()
             if raw in LIST_ENDS or raw in ("in", "!"):
                 raise GrammarError(f"unexpected {raw!r}")
-            nxt, after = self.peek(1), self.peek(2)
+            j = self.i + 2
+            nxt, after = (self.tokens[j - 1], self.tokens[j]) if j < self.n else (None, None)
             if nxt is not None and after is not None and nxt.kind == "op" and nxt.raw == "(" \
                     and after.kind == "op" and after.raw == ")" and _function_name(raw):
                 self.i += 3

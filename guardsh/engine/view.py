@@ -62,5 +62,5 @@ class View:
         self.flags = flags
         self.options = options
         self.positionals = positionals
-        before_end = flags - {"--"}
-        self.help = bool(spec.help_flags & before_end)
+        # a help flag before ``--`` (the set difference only when some help flag is there at all)
+        self.help = not spec.help_flags.isdisjoint(flags) and bool(spec.help_flags & (flags - {"--"}))

@@ -78,7 +78,7 @@ def walk_script(text: str, state: State, reader: Reader, out: Expansion, via: tu
         out.worsen("opaque")
         return
     walker = Walker(text, out, reader, via, depth, args_from_stdin)
-    budget.allowed += FAN_OUT * sum(1 for t in tokens if t.kind == "word") + MARGIN
+    budget.allowed += FAN_OUT * [t.kind for t in tokens].count("word") + MARGIN
     try:
         script = T.parse_tokens(tokens)
     except T.GrammarError:
@@ -191,7 +191,8 @@ class Walker:
         sub = st.copy()
         sub.traps = {}
         status = self.node(n, sub, pipe)
-        self.end_shell(sub)
+        if sub.traps:  # (end_shell has nothing to do otherwise)
+            self.end_shell(sub)
         return status
 
     def end_shell(self, st: State) -> None:
@@ -454,7 +455,7 @@ class Walker:
         for tok in n.tokens:
             if tok.kind == "redir":
                 redirect_toks.append(tok)
-            elif not word_toks and assignment_end(tok.raw) > 0:
+            elif not word_toks and "=" in tok.raw and assignment_end(tok.raw) > 0:  # (no "=", no assignment)
                 assigns.append(tok)
             else:
                 word_toks.append(tok)
@@ -467,10 +468,12 @@ class Walker:
         for k, tok in enumerate(word_toks):
             if declaration and k and assignment_end(tok.raw) > 0:
                 words.append(self.declared(tok, st))
+            elif tok.word is not None and not tok.word.subs and not needs_expansion(tok.raw):
+                words.append(tok.word)  # what expand gives such a word, without the call
             else:
                 words.extend(self.expand(tok, st))
-        assignments = [self.assignment(tok, st) for tok in assigns]
-        redirects = [self.redirect(tok, st) for tok in redirect_toks]
+        assignments = [self.assignment(tok, st) for tok in assigns] if assigns else []
+        redirects = [self.redirect(tok, st) for tok in redirect_toks] if redirect_toks else []
         text = self.text[n.start : n.end].strip()
         if not words:
             status: int | None = 0
@@ -498,11 +501,14 @@ class Walker:
 
     def command(self, words: Any, assignments: Any, redirects: Any, text: str, st: State,
                 pipe: tuple[str | None, Any] | None) -> Command:
-        return Command(words=tuple(words), assignments=tuple(assignments), redirects=tuple(redirects), text=text,
-                       via=self.via, stdin="pipe" if pipe is not None else None,
-                       stdin_from=pipe[0] if pipe is not None else None, args_from_stdin=self.args_from_stdin,
-                       cwd=st.cwd, created=self.created(st) | self.fresh_targets(redirects, st),
-                       as_found=not st.fs.changed)
+        created = self.created(st)
+        if redirects:
+            fresh = self.fresh_targets(redirects, st)
+            if fresh:
+                created = created | fresh
+        return Command(tuple(words), tuple(assignments), tuple(redirects), text, self.via,
+                       "pipe" if pipe is not None else None, pipe[0] if pipe is not None else None,
+                       self.args_from_stdin, st.cwd, created, not st.fs.changed)
 
     def created(self, st: State) -> frozenset[str]:
         return frozenset(st.fs.created) if st.fs.created else EMPTY
@@ -1119,9 +1125,11 @@ EFFECTS_FOLLOWED = frozenset({"touch", "mkdir", "rm", "rmdir", "tee", "cp", "mv"
 
 def leaves_disk_alone(cmd: Command) -> bool:
     """Whether ``cmd`` is known to write no file (a writing redirection is recorded as created)."""
-    argv = cmd.argv
-    if not argv:
+    if not cmd.words:
         return True
+    if cmd.program not in ("git", "sort"):
+        return cmd.program in NO_DISK_WRITES
+    argv = cmd.argv
     if cmd.program == "git":
         sub = next((a for a in argv[1:] if not a.startswith("-")), "")
         if sub not in GIT_READS:
@@ -1137,12 +1145,17 @@ def leaves_disk_alone(cmd: Command) -> bool:
 FRESH_EXCLUDED_HOME_DIRS = (".config", ".local", ".ssh", ".aws", ".kube", ".gnupg", ".docker", ".git")
 
 
+# the programs whose own effects on files file_effects follows (beyond their redirections)
+FILE_EFFECT_PROGRAMS = frozenset({"touch", "mkdir", "cp", "install", "ln", "mv", "rsync", "rm", "rmdir", "unlink",
+                                  "shred", "tee", "curl", "wget", "git", "tar", "bsdtar"})
+
+
 def file_effects(w: Walker, cmd: Command, st: State) -> None:
     if not leaves_disk_alone(cmd):
         st.fs.changed = True
         if cmd.program not in EFFECTS_FOLLOWED or cmd.program == "cp" and _links(cmd.words[1:]):
             st.fs.foreign = True
-    if any(v.startswith(("ssh ", "kubectl ", "oc ", "docker ", "podman ", "nerdctl ")) for v in cmd.via):
+    if cmd.via and any(v.startswith(("ssh ", "kubectl ", "oc ", "docker ", "podman ", "nerdctl ")) for v in cmd.via):
         return  # on another machine or in a container: not this filesystem
     cwd = cmd.cwd
     fs = st.fs
@@ -1154,9 +1167,9 @@ def file_effects(w: Walker, cmd: Command, st: State) -> None:
             stdout = r.fd in (None, 1) and r.op in (">", ">|", ">>")
             content = output_of(cmd, None, st) if stdout and cmd.words else ("" if not cmd.words else UNKNOWN)
             fs.write(path, _maybe(w, path, content), append=r.op in (">>", "&>>"))
-    if not cmd.words:
-        return
     prog = cmd.program
+    if prog not in FILE_EFFECT_PROGRAMS:  # (a command with no words has no program)
+        return
     args = [a for a in cmd.words[1:]]
     positional = [a for a in args if not a.value.startswith("-") or a.value == "-"]
     if prog in ("touch", "mkdir"):
@@ -1603,7 +1616,7 @@ def _mktemp(args: list[str], st: State) -> str | None:
 
 def _program_of(node: T.Simple) -> str | None:
     for tok in node.tokens:
-        if tok.kind == "word" and assignment_end(tok.raw) <= 0:
+        if tok.kind == "word" and ("=" not in tok.raw or assignment_end(tok.raw) <= 0):
             value = tok.word.value if tok.word is not None else tok.raw
             return value.rsplit("/", 1)[-1]
     return None

@@ -27,10 +27,7 @@ SPECIAL_CHARS = "$~{`"
 
 def needs_expansion(raw: str) -> bool:
     """Could expansion change this word beyond the lexer's quote removal?"""
-    for c in SPECIAL_CHARS:
-        if c in raw:
-            return True
-    return False
+    return "$" in raw or "~" in raw or "{" in raw or "`" in raw  # SPECIAL_CHARS, written out
 
 
 def expand_word(raw: str, state: State, assignment: bool = False,
