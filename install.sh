@@ -31,6 +31,10 @@ fi
 if [ -z "${GUARDSH_BIN:-}" ]; then
   if [ "$(id -u)" = 0 ]; then GUARDSH_BIN=/usr/local/bin; else GUARDSH_BIN="$HOME/.local/bin"; fi
 fi
+if [ "$(readlink -m "$GUARDSH_BIN")" = "$(readlink -m "$home_dir/bin")" ]; then
+  # the native client is built as $home_dir/bin/guardsh: it would replace the launcher it falls back to
+  echo "install.sh: GUARDSH_BIN ($GUARDSH_BIN) must not be $home_dir/bin, where the native client goes" >&2; exit 2
+fi
 python="${PYTHON:-}"; chosen="PYTHON"
 if [ -z "$python" ]; then
   chosen="the fastest-starting suitable Python found"
