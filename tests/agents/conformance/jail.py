@@ -115,6 +115,11 @@ def main() -> int:
     out = script.summary()
     out.update(netns=netns, status=status, stdout=stdout.decode("utf-8", "replace"),
                stderr=stderr.decode("utf-8", "replace"))
+    if a.login_shell:  # still ours? useradd/userdel elsewhere on the machine replace /etc/passwd, and
+        # the kernel then drops a bind mount on the old file in every namespace: the client saw the real shell
+        import pwd
+
+        out["login_shell_kept"] = pwd.getpwuid(os.getuid()).pw_shell == a.login_shell
     with open(a.out, "w") as f:
         json.dump(out, f, indent=1)
     if server:

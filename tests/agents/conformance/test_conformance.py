@@ -98,6 +98,10 @@ def test_agent_through_guardsh(name: str, mode: str, guardsh_bin: Path, conforma
     TIMINGS[f"run {name}-{mode}"] = time.monotonic() - started
     if not run["netns"]:
         pytest.skip("cannot isolate the network here (no network namespace, not even in a user namespace)")
+    if run.get("login_shell_kept") is False:
+        pytest.fail(f"{name} {mode}: /etc/passwd was replaced during the run (useradd or userdel elsewhere on this "
+                    "machine), which drops the jail's bind mount of it: the client ran the real login shell, not "
+                    "guardsh. Not a result about guardsh; run it again on a machine where users are not being added")
     got = client.outputs(run, len(EVERYDAY) + len(DESTRUCTIVE))
     for command, want, have in zip(EVERYDAY, expected, got):
         assert client.comparable(have) == client.comparable(want), \
