@@ -20,6 +20,7 @@ USAGE = """\
 usage: guardsh daemon start | stop | status | run [--socket-dir DIR] [--workers N] [--idle-exit SECONDS]
        guardsh daemon install [--no-enable] | uninstall     the systemd user unit
        guardsh daemon install --system [--no-enable] [--unit-dir DIR]   separate-user mode (root): the system unit
+       guardsh daemon uninstall --system [--unit-dir DIR]               stops, disables and removes it
 """
 
 
@@ -40,9 +41,9 @@ def main(args: list[str]) -> int:
             idle_exit = int(rest.pop(0))
         elif opt == "--no-enable" and verb == "install":
             enable = False
-        elif opt == "--system" and verb == "install":
+        elif opt == "--system" and verb in ("install", "uninstall"):
             system_unit = True
-        elif opt == "--unit-dir" and verb == "install" and rest:
+        elif opt == "--unit-dir" and verb in ("install", "uninstall") and rest:
             unit_dir = os.path.abspath(rest.pop(0))
         else:
             sys.stderr.write(f"guardsh daemon: unknown option {opt!r}\n{USAGE}")
@@ -73,6 +74,10 @@ def main(args: list[str]) -> int:
                               unit_dir or system.SYSTEM_UNIT_DIR)
     if verb == "install":
         return install(enable)
+    if verb == "uninstall" and system_unit:
+        from guardsh.daemon import system
+
+        return system.uninstall(unit_dir or system.SYSTEM_UNIT_DIR)
     if verb == "uninstall":
         return uninstall()
     sys.stderr.write(f"guardsh daemon: unknown command {verb!r}\n{USAGE}")

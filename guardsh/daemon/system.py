@@ -165,6 +165,29 @@ def unit_text(launcher: str) -> str:
     return "\n".join(lines)
 
 
+def uninstall(unit_dir: str = SYSTEM_UNIT_DIR) -> int:
+    """Stop and disable the system unit where systemd runs, and remove its file (as root)."""
+    import shutil
+    import subprocess
+
+    path = unit_path(unit_dir)
+    name = os.path.basename(path)
+    if shutil.which("systemctl") is not None and os.path.isdir("/run/systemd/system"):
+        subprocess.run(["systemctl", "disable", "--now", name], capture_output=True)
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        sys.stdout.write(f"guardsh daemon: no system unit at {path}\n")
+        return 0
+    except PermissionError:
+        sys.stderr.write(f"guardsh daemon: cannot remove {path} (as root: sudo guardsh daemon uninstall --system)\n")
+        return 1
+    if shutil.which("systemctl") is not None and os.path.isdir("/run/systemd/system"):
+        subprocess.run(["systemctl", "daemon-reload"], capture_output=True)
+    sys.stdout.write(f"guardsh daemon: removed {path}\n")
+    return 0
+
+
 def install(launcher: str, enable: bool, unit_dir: str = SYSTEM_UNIT_DIR) -> int:
     """Write the system unit (as root) and enable it when systemd runs here."""
     import shutil

@@ -46,3 +46,14 @@ def test_usage_errors(guardsh_bin: Path, guardsh_env: dict[str, str]) -> None:
     assert daemon(guardsh_bin, guardsh_env).returncode == 2
     bad = daemon(guardsh_bin, guardsh_env, "status", "--bogus")
     assert bad.returncode == 2 and "--bogus" in bad.stderr
+
+
+def test_uninstall_system_removes_the_system_unit(guardsh_bin: Path, guardsh_env: dict[str, str], tmp_path: Path) -> None:
+    units = tmp_path / "units"
+    units.mkdir()
+    (units / "guardsh-daemon.service").write_text("[Service]\nExecStart=/usr/local/bin/guardsh daemon run\n")
+    done = daemon(guardsh_bin, guardsh_env, "uninstall", "--system", "--unit-dir", str(units))
+    assert done.returncode == 0 and f"removed {units / 'guardsh-daemon.service'}" in done.stdout
+    assert list(units.iterdir()) == []
+    again = daemon(guardsh_bin, guardsh_env, "uninstall", "--system", "--unit-dir", str(units))
+    assert again.returncode == 0 and "no system unit" in again.stdout

@@ -572,6 +572,9 @@ def test_install_sh_system_mode(tmp_path_factory: pytest.TempPathFactory) -> Non
                              user=65534, group=65534, extra_groups=[])
         assert got.stdout == b"fast\n65534\n" and FELL_BACK not in got.stderr, got.stderr
         assert "echo fast" in (root / "state" / "audit" / "uid-65534.jsonl").read_text()
+        gone = subprocess.run([str(launcher), "daemon", "uninstall", "--system", "--unit-dir", str(root / "units")],
+                              capture_output=True, text=True, timeout=60)
+        assert gone.returncode == 0 and not (root / "units" / "guardsh-daemon.service").exists(), gone.stderr
     finally:
         if launcher.exists():
             subprocess.run([str(launcher), "daemon", "stop"], capture_output=True, timeout=60)
