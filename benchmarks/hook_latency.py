@@ -28,6 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from latency import (  # noqa: E402
     choose_launcher,
+    interleave,
     interpreter_of,
     isolated_env,
     make_workspace,
@@ -109,16 +110,10 @@ def main(argv: list[str] | None = None) -> int:
                                  f"{out[:400]!r}\n")
                 return 1
 
-        times = {r[0]: ([], [], [], []) for r in rows}  # type: dict[str, tuple[list[int], list[int], list[int], list[int]]]
         load_before = os.getloadavg()[0]
         started = time.monotonic()
-        for i in range(opts.runs):
-            for label, base, other, stdin in rows:
-                order = ((0, base), (1, other)) if i % 2 == 0 else ((1, other), (0, base))
-                for slot, args in order:
-                    wall, cpu, _rc, _out = run_once(args, stdin if slot else str(empty), ws, env)  # bash reads no stdin
-                    times[label][slot].append(wall)
-                    times[label][slot + 2].append(cpu)
+        times = interleave([(label, (base, str(empty)), (other, stdin)) for label, base, other, stdin in rows],  # bash reads no stdin
+                           opts.runs, lambda _label, args, _slot: run_once(args[0], args[1], ws, env)[:2])
         elapsed = time.monotonic() - started
         load_after = os.getloadavg()[0]
         records = sum(1 for _ in open(Path(env["XDG_STATE_HOME"]) / "guardsh" / "audit.jsonl", "rb"))

@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any, Callable
 
 REPO = Path(__file__).resolve().parent.parent
 LAUNCHER_MARKER = b"guardsh-launcher"
@@ -181,6 +182,23 @@ def run_once(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, int,
     return wall, cpu, proc.returncode
 
 
+def interleave(pairs: list[tuple[str, Any, Any]], runs: int,
+               measure: Callable[[str, Any, int], tuple[int, int]]) -> dict[str, tuple[list[int], list[int], list[int], list[int]]]:
+    """Time each ``(label, base, other)`` pair ``runs`` times, alternating which of the two runs first
+    (so drift and caches favour neither). ``measure(label, args, slot)`` runs one (slot 0: base,
+    1: other) and gives (wall ns, CPU ns). Returns label -> (base walls, other walls, base CPU,
+    other CPU): ``summarise``'s arguments."""
+    times: dict[str, tuple[list[int], list[int], list[int], list[int]]] = {p[0]: ([], [], [], []) for p in pairs}
+    for i in range(runs):
+        for label, base, other in pairs:
+            order = ((0, base), (1, other)) if i % 2 == 0 else ((1, other), (0, base))
+            for slot, args in order:
+                wall, cpu = measure(label, args, slot)
+                times[label][slot].append(wall)
+                times[label][slot + 2].append(cpu)
+    return times
+
+
 def p90(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[max(0, math.ceil(0.9 * len(ordered)) - 1)]
@@ -252,19 +270,16 @@ def main(argv: list[str] | None = None) -> int:
             return 1
 
         load_before = os.getloadavg()[0]
-        # label -> [bash wall, guardsh wall, bash CPU, guardsh CPU]
-        times: dict[str, tuple[list[int], list[int], list[int], list[int]]] = {p[0]: ([], [], [], []) for p in pairs}
         bad_exit: dict[str, int] = {}
+
+        def measure(label: str, args: list[str], _slot: int) -> tuple[int, int]:
+            ns, cpu, rc = run_once(args, ws, env)
+            if rc != 0 and not label.startswith("floor"):
+                bad_exit[label] = rc
+            return ns, cpu
+
         started = time.monotonic()
-        for i in range(opts.runs):
-            for label, _text, base, other, _path in pairs:
-                order = ((0, base), (1, other)) if i % 2 == 0 else ((1, other), (0, base))
-                for slot, args in order:
-                    ns, cpu, rc = run_once(args, ws, env)
-                    times[label][slot].append(ns)
-                    times[label][slot + 2].append(cpu)
-                    if rc != 0 and not label.startswith("floor"):
-                        bad_exit[label] = rc
+        times = interleave([(label, base, other) for label, _text, base, other, _path in pairs], opts.runs, measure)
         elapsed = time.monotonic() - started
         load_after = os.getloadavg()[0]
 

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from latency import COMMANDS, make_workspace, real_bash, run_once, summarise  # noqa: E402
+from latency import COMMANDS, interleave, make_workspace, real_bash, run_once, summarise  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 AGENT = 65534
@@ -62,15 +62,9 @@ def main(argv: list[str] | None = None) -> int:
                                  capture_output=True)
             if label.startswith("client") and b"python path" in got.stderr:
                 sys.stderr.write(f"{label}: the daemon did not answer: {got.stderr[:300]!r}\n")
-        times = {r[0]: ([], [], [], []) for r in rows}  # type: dict[str, tuple[list[int], list[int], list[int], list[int]]]
         load_before, started = os.getloadavg()[0], time.monotonic()
-        for i in range(opts.runs):
-            for label, text, other in rows:
-                base = as_agent + [bash, "-c", text]
-                for slot, args in (((0, base), (1, as_agent + other)) if i % 2 == 0 else ((1, as_agent + other), (0, base))):
-                    wall, cpu, _rc = run_once(args, ws, agent_env)
-                    times[label][slot].append(wall)
-                    times[label][slot + 2].append(cpu)
+        times = interleave([(label, as_agent + [bash, "-c", text], as_agent + other) for label, text, other in rows],
+                           opts.runs, lambda _label, args, _slot: run_once(args, ws, agent_env)[:2])
         elapsed, load_after = time.monotonic() - started, os.getloadavg()[0]
     finally:
         if launcher.exists():

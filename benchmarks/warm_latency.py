@@ -32,7 +32,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hook_latency import hook_input  # noqa: E402
 from hook_latency import run_once as run_with_stdin  # noqa: E402
-from latency import COMMANDS, dev_python, isolated_env, make_workspace, real_bash, summarise, write_temp_launcher  # noqa: E402
+from latency import (COMMANDS, dev_python, interleave, isolated_env, make_workspace, real_bash,  # noqa: E402
+                     summarise, write_temp_launcher)
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -103,16 +104,10 @@ def main(argv: list[str] | None = None) -> int:
                         sys.stderr.write(f"warm_latency.py: {label}: the daemon never answered: "
                                          f"{results_ok[-1][1][:300]!r}\n")
                         return 1
-            times = {r[0]: ([], [], [], []) for r in rows}  # type: dict[str, tuple[list[int], list[int], list[int], list[int]]]
             load_before = os.getloadavg()[0]
             started = time.monotonic()
-            for i in range(opts.runs):
-                for label, base, other, stdin in rows:
-                    order = ((0, base), (1, other)) if i % 2 == 0 else ((1, other), (0, base))
-                    for slot, args in order:
-                        wall, cpu, _rc, _out = run_with_stdin(args, stdin if slot else str(empty), ws, env)
-                        times[label][slot].append(wall)
-                        times[label][slot + 2].append(cpu)
+            times = interleave([(label, (base, str(empty)), (other, stdin)) for label, base, other, stdin in rows],
+                               opts.runs, lambda _label, args, _slot: run_with_stdin(args[0], args[1], ws, env)[:2])
             elapsed = time.monotonic() - started
             load_after = os.getloadavg()[0]
             checks = [answered(other, stdin)[0] for label, _b, other, stdin in rows if label.startswith("client")
