@@ -13,6 +13,7 @@ import time
 from guardsh import paths
 from guardsh.daemon import protocol
 from guardsh.daemon.server import PID_NAME, serve, socket_path
+from guardsh.daemon.units import enable_unit, write_unit
 
 UNIT_NAME = "guardsh-daemon.service"
 LAUNCHER_MARKER = b"guardsh-launcher"
@@ -220,30 +221,16 @@ def _quote(arg: str) -> str:
 
 def install(enable: bool) -> int:
     import shutil
-    import subprocess
 
-    path = unit_path()
-    os.makedirs(os.path.dirname(path), exist_ok=True)
     argv = launcher_argv()
     exec_argv = [argv[2]] if argv[1:2] == ["-IS"] else argv  # the launcher itself: its shebang is the interpreter
-    text = unit_text(exec_argv)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
-    sys.stdout.write(f"guardsh daemon: wrote {path}\n")
+    write_unit(unit_path(), unit_text(exec_argv))
     if not enable:
         return 0
     if shutil.which("systemctl") is None:
         sys.stdout.write("guardsh daemon: no systemctl here; start it with: guardsh daemon start\n")
         return 0
-    for cmd in (["systemctl", "--user", "daemon-reload"], ["systemctl", "--user", "enable", "--now", UNIT_NAME]):
-        r = subprocess.run(cmd, capture_output=True, text=True)
-        if r.returncode != 0:
-            sys.stdout.write(f"guardsh daemon: {' '.join(cmd)} failed ({r.stderr.strip()[:200]}); "
-                             "start it with: guardsh daemon start\n")
-            return 0
-    sys.stdout.write(f"guardsh daemon: enabled and started {UNIT_NAME} (systemctl --user status {UNIT_NAME})\n")
+    enable_unit(["systemctl", "--user"], UNIT_NAME, "guardsh daemon start")
     return 0
 
 

@@ -167,13 +167,12 @@ def unit_text(launcher: str) -> str:
 
 def uninstall(unit_dir: str = SYSTEM_UNIT_DIR) -> int:
     """Stop and disable the system unit where systemd runs, and remove its file (as root)."""
-    import shutil
     import subprocess
 
     path = unit_path(unit_dir)
-    name = os.path.basename(path)
-    if shutil.which("systemctl") is not None and os.path.isdir("/run/systemd/system"):
-        subprocess.run(["systemctl", "disable", "--now", name], capture_output=True)
+    systemd = _systemd_runs()
+    if systemd:
+        subprocess.run(["systemctl", "disable", "--now", os.path.basename(path)], capture_output=True)
     try:
         os.unlink(path)
     except FileNotFoundError:
@@ -182,7 +181,7 @@ def uninstall(unit_dir: str = SYSTEM_UNIT_DIR) -> int:
     except PermissionError:
         sys.stderr.write(f"guardsh daemon: cannot remove {path} (as root: sudo guardsh daemon uninstall --system)\n")
         return 1
-    if shutil.which("systemctl") is not None and os.path.isdir("/run/systemd/system"):
+    if systemd:
         subprocess.run(["systemctl", "daemon-reload"], capture_output=True)
     sys.stdout.write(f"guardsh daemon: removed {path}\n")
     return 0
@@ -190,32 +189,24 @@ def uninstall(unit_dir: str = SYSTEM_UNIT_DIR) -> int:
 
 def install(launcher: str, enable: bool, unit_dir: str = SYSTEM_UNIT_DIR) -> int:
     """Write the system unit (as root) and enable it when systemd runs here."""
-    import shutil
-    import subprocess
-
     if not active():
         sys.stderr.write("guardsh daemon: install --system needs a system-mode installation "
                          "(GUARDSH_SYSTEM=1 ./install.sh as root)\n")
         return 2
+    from guardsh.daemon.units import enable_unit, write_unit
+
     path = unit_path(unit_dir)
-    os.makedirs(unit_dir, exist_ok=True)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w") as f:
-        f.write(unit_text(launcher))
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
-    sys.stdout.write(f"guardsh daemon: wrote {path}\n")
+    write_unit(path, unit_text(launcher))
     if not enable:
         return 0
-    if shutil.which("systemctl") is None or not os.path.isdir("/run/systemd/system"):
+    if not _systemd_runs():
         sys.stdout.write("guardsh daemon: systemd does not run here; start it with: guardsh daemon start (as root)\n")
         return 0
-    name = os.path.basename(path)
-    for cmd in (["systemctl", "daemon-reload"], ["systemctl", "enable", "--now", name]):
-        r = subprocess.run(cmd, capture_output=True, text=True)
-        if r.returncode != 0:
-            sys.stdout.write(f"guardsh daemon: {' '.join(cmd)} failed ({r.stderr.strip()[:200]}); "
-                             "start it with: guardsh daemon start (as root)\n")
-            return 0
-    sys.stdout.write(f"guardsh daemon: enabled and started {name} (systemctl status {name})\n")
+    enable_unit(["systemctl"], os.path.basename(path), "guardsh daemon start (as root)")
     return 0
+
+
+def _systemd_runs() -> bool:
+    import shutil
+
+    return shutil.which("systemctl") is not None and os.path.isdir("/run/systemd/system")
