@@ -180,16 +180,20 @@ def runtime_dir(env: Env | None = None, uid: int | None = None) -> str:
     env = os.environ if env is None else env
     uid = os.getuid() if uid is None else uid
     runtime = env.get("XDG_RUNTIME_DIR", "")
-    if runtime.startswith("/"):
-        import stat
-
-        try:
-            st = os.stat(runtime)
-            if stat.S_ISDIR(st.st_mode) and st.st_uid == uid:
-                return os.path.join(runtime, APP)
-        except OSError:
-            pass
+    if runtime.startswith("/") and _own_directory(runtime, uid):
+        return os.path.join(runtime, APP)
     return fallback_runtime_dir(uid)
+
+
+def _own_directory(path: str, uid: int) -> bool:
+    """``path`` is a directory (followed through links, as ``stat``) that ``uid`` owns."""
+    import stat
+
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == uid
 
 
 def fallback_runtime_dir(uid: int | None = None) -> str:
@@ -205,15 +209,7 @@ def daemon_dir(uid: int | None = None) -> str:
         return SYSTEM.run
     uid = os.getuid() if uid is None else uid
     run = f"/run/user/{uid}"
-    try:
-        import stat
-
-        st = os.stat(run)
-        if stat.S_ISDIR(st.st_mode) and st.st_uid == uid:
-            return os.path.join(run, APP)
-    except OSError:
-        pass
-    return fallback_runtime_dir(uid)
+    return os.path.join(run, APP) if _own_directory(run, uid) else fallback_runtime_dir(uid)
 
 
 def daemon_audit_log(uid: int) -> str:
