@@ -224,12 +224,18 @@ static int socket_dir(char *out, size_t size, uid_t uid) {
 #endif
 }
 
+/* The socket directory is one to trust: a real directory of `owner`'s with none of `open_bits`
+   (077 for the user's own daemon; 022 for a separate-user daemon's, which must be reachable). */
+static int dir_trusted(const struct stat *st, uid_t owner, mode_t open_bits) {
+    return S_ISDIR(st->st_mode) && st->st_uid == owner && !(st->st_mode & open_bits);
+}
+
 /* No daemon serves dir: start one (see the head comment), then return; the caller falls back. */
 static void start_daemon(const char *dir) {
 #if GUARDSH_ON_DEMAND && !defined(GUARDSH_DAEMON_UID)
     struct stat st;
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) return;
-    if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != getuid() || (st.st_mode & 077)) return;
+    if (lstat(dir, &st) != 0 || !dir_trusted(&st, getuid(), 077)) return;
     char stamp[PATH_MAX], log[PATH_MAX];
     if (snprintf(stamp, sizeof stamp, "%s/daemon.start", dir) >= (int)sizeof stamp) return;
     if (snprintf(log, sizeof log, "%s/daemon.log", dir) >= (int)sizeof log) return;
@@ -367,7 +373,7 @@ int main(int argc, char **argv) {
     /* our own daemon's directory is private (0700); a separate user's must be reachable (0755)
        and writable by that user alone */
     mode_t open_bits = daemon_uid == getuid() ? 077 : 022;
-    if (!S_ISDIR(st.st_mode) || st.st_uid != daemon_uid || (st.st_mode & open_bits)) fallback("socket directory not ours or not private");
+    if (!dir_trusted(&st, daemon_uid, open_bits)) fallback("socket directory not ours or not private");
     if (snprintf(sockpath, sizeof sockpath, "%s/daemon.sock", dir) >= (int)sizeof sockpath) fallback("socket path too long");
     if (lstat(sockpath, &st) != 0) {
         if (errno == ENOENT) start_daemon(dir);

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import os
 import socket
+import struct
 import sys
+import time
 
 from guardsh import paths
 from guardsh.cachefiles import flush
@@ -92,8 +94,6 @@ class CodeWatch:
     not answer with the code it has in memory."""
 
     def __init__(self) -> None:
-        import time
-
         self.started = time.time_ns()
         self.names: set[str] = set()
         self.files: dict[str, tuple[int, int]] = {}
@@ -190,16 +190,10 @@ class Activity:
         self._page = mmap.mmap(-1, 8)
         self.touch()
 
-    def touch(self) -> None:
-        import struct
-        import time
-
+    def touch(self) -> None:  # after every answer: the imports are at the top, not per call
         self._page[0:8] = struct.pack("d", time.monotonic())
 
     def idle(self) -> float:
-        import struct
-        import time
-
         return time.monotonic() - struct.unpack("d", self._page[0:8])[0]
 
 
@@ -227,7 +221,6 @@ def _socket_is(path: str, ino: int) -> bool:
 def _stop_workers(children: set[int], grace: float = 5.0) -> None:
     """SIGTERM to every worker, then wait for them (SIGKILL for one still there after ``grace``)."""
     import signal
-    import time
 
     for pid in children:
         try:
