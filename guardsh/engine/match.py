@@ -54,8 +54,7 @@ def check(cond: dict[str, Any], cmd: Command, view: View, ctx: Context, skip: in
             else:
                 return False
         elif key == "selects":
-            whole = any(f in EXACT_FLAGS.get(cmd.program, ()) for f in view.flags)
-            if not any(a.dynamic or selects(a.value, want, whole) for a in args):
+            if not any(a.dynamic or selects(a.value, want, view.whole_match) for a in args):
                 return False
         elif key == "min_args":
             if len(args) < want:
@@ -119,7 +118,6 @@ def check(cond: dict[str, Any], cmd: Command, view: View, ctx: Context, skip: in
 
 
 _SELECTS: dict[tuple[str, tuple[str, ...], bool], bool] = {}
-EXACT_FLAGS = {"pkill": ("-x", "--exact"), "pgrep": ("-x", "--exact")}  # the pattern must match the whole name
 
 
 def selects(pattern: str, texts: tuple[str, ...], whole: bool = False) -> bool:

@@ -47,7 +47,7 @@ LIST_KEYS = ("flags", "all_flags", "args", "selects", "words", "paths", "all_pat
              "stdin_from", "assigns", "via")
 MATCH_KEYS = ("program", "subcommand", "options", "stdin", "env", "args_from_stdin", "min_args") + LIST_KEYS
 RULE_KEYS = ("id", "risk", "reason", "match", "unless", "suggest", "examples")
-PROGRAM_KEYS = ("value_options", "flag_options", "single_dash_long", "help_flags", "default")
+PROGRAM_KEYS = ("value_options", "flag_options", "single_dash_long", "help_flags", "whole_match_flags", "default")
 FILE_KEYS = ("programs", "defaults", "rules", "runners", "env_loaders", "fallback")
 
 

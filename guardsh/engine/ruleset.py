@@ -22,7 +22,7 @@ from guardsh.engine.model import Risk
 class Program:
     """How to read one program's command line."""
 
-    __slots__ = ("value_options", "value_globs", "flag_options", "single_dash_long", "help_flags")
+    __slots__ = ("value_options", "value_globs", "flag_options", "single_dash_long", "help_flags", "whole_match_flags")
 
     def __init__(self, spec: dict[str, Any]) -> None:
         values = tuple(spec.get("value_options", ()))
@@ -31,6 +31,7 @@ class Program:
         self.flag_options = frozenset(spec.get("flag_options", ()))
         self.single_dash_long = bool(spec.get("single_dash_long", False))
         self.help_flags = frozenset(spec.get("help_flags", ("--help",)))
+        self.whole_match_flags = frozenset(spec.get("whole_match_flags", ()))
 
 
 DEFAULT_PROGRAM = Program({})

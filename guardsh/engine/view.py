@@ -9,7 +9,7 @@ from guardsh.engine.ruleset import Program
 class View:
     """A command line read with its program's option table: flags, option values, positionals."""
 
-    __slots__ = ("flags", "options", "positionals", "help")
+    __slots__ = ("flags", "options", "positionals", "help", "whole_match")
 
     def __init__(self, cmd: Command, spec: Program) -> None:
         flags: set[str] = set()
@@ -64,3 +64,5 @@ class View:
         self.positionals = positionals
         # a help flag before ``--`` (the set difference only when some help flag is there at all)
         self.help = not spec.help_flags.isdisjoint(flags) and bool(spec.help_flags & (flags - {"--"}))
+        # a pattern argument must match a whole text (``pkill -x``), for the ``selects`` condition
+        self.whole_match = not spec.whole_match_flags.isdisjoint(flags)
