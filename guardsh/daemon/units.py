@@ -2,18 +2,15 @@
 whole and enabled the same way (``systemctl --user`` or ``systemctl``)."""
 from __future__ import annotations
 
-import os
 import sys
 
 
 def write_unit(path: str, text: str) -> None:
-    """A unit file written whole (a temporary file renamed into place), readable by all."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    """A unit file written whole (agents.files.replace_text: a temporary file renamed into place,
+    removed on failure); a new one is readable by all."""
+    from guardsh.agents.files import replace_text
+
+    replace_text(path, text, 0o644)
     sys.stdout.write(f"guardsh daemon: wrote {path}\n")
 
 
